@@ -1,0 +1,78 @@
+import torch.nn as nn
+from mmcv.cnn import ConvModule
+from mmengine.model import BaseModule
+
+from ..registry import MODELS
+from .make_divisible import make_divisible
+
+
+def _check_positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f'SELayer: {name} must be a positive int, got {value!r}')
+
+
+@MODELS.register_module()
+class SELayer(BaseModule):
+    """Squeeze-and-Excitation layer (Hu et al., `SENet <https://arxiv.org/abs/1709.01507>`_).
+
+    Squeeze: global average pooling to one value per channel. Excitation: a 1x1 conv
+    ``channels -> squeeze_channels`` with the first activation, a 1x1 conv back to ``channels``
+    with the gate activation. The input is scaled channel-wise by the gate. State-dict keys are
+    ``conv1.conv.*`` and ``conv2.conv.*``, as mmpretrain's and mmcv's SELayer.
+
+    Args:
+        channels (int): Input (and output) channels.
+        squeeze_channels (int, optional): Width of the bottleneck. Default: None, meaning
+            ``make_divisible(channels / ratio, divisor)``.
+        ratio (float): Reduction ratio ``r``; used when ``squeeze_channels`` is None.
+            Default: 16.
+        divisor (int): The squeeze width is rounded to a multiple of it; used when
+            ``squeeze_channels`` is None. Default: 8.
+        bias (bool | str): Bias of the two convs; ``'auto'`` gives them a bias (no norm layer).
+            Default: 'auto'.
+        conv_cfg (dict, optional): Config of the conv layers. Default: None (``Conv2d``).
+        act_cfg (dict | Sequence[dict]): Activations after the first and the second conv; one
+            dict is used for both. Default: ``(dict(type='ReLU'), dict(type='Sigmoid'))``.
+        init_cfg (dict | list[dict], optional): Initialization config. Default: None.
+
+    Example:
+        >>> import torch
+        >>> se = SELayer(64, ratio=16)
+        >>> se.conv1.conv.out_channels, tuple(se(torch.rand(2, 64, 8, 8)).shape)
+        (8, (2, 64, 8, 8))
+    """
+
+    def __init__(self,
+                 channels,
+                 squeeze_channels=None,
+                 ratio=16,
+                 divisor=8,
+                 bias='auto',
+                 conv_cfg=None,
+                 act_cfg=(dict(type='ReLU'), dict(type='Sigmoid')),
+                 init_cfg=None):
+        super().__init__(init_cfg)
+        _check_positive_int('channels', channels)
+        if squeeze_channels is None:
+            if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or ratio <= 0:
+                raise ValueError(f'SELayer: ratio must be a positive number, got {ratio!r}')
+            _check_positive_int('divisor', divisor)
+            squeeze_channels = make_divisible(channels / ratio, divisor)
+        _check_positive_int('squeeze_channels', squeeze_channels)
+        if isinstance(act_cfg, dict):
+            act_cfg = (act_cfg, act_cfg)
+        if (not isinstance(act_cfg, (tuple, list)) or len(act_cfg) != 2
+                or not all(isinstance(cfg, dict) for cfg in act_cfg)):
+            raise ValueError('SELayer: act_cfg must be a dict or a pair of dicts, '
+                             f'got {act_cfg!r}')
+        self.channels = channels
+        self.squeeze_channels = squeeze_channels
+        self.global_avgpool = nn.AdaptiveAvgPool2d(1)
+        self.conv1 = ConvModule(
+            channels, squeeze_channels, 1, bias=bias, conv_cfg=conv_cfg, act_cfg=act_cfg[0])
+        self.conv2 = ConvModule(
+            squeeze_channels, channels, 1, bias=bias, conv_cfg=conv_cfg, act_cfg=act_cfg[1])
+
+    def forward(self, x):
+        """Scale ``x`` (N, C, H, W) channel-wise by the excitation of its pooled features."""
+        return x * self.conv2(self.conv1(self.global_avgpool(x)))
