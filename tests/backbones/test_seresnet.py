@@ -1,0 +1,203 @@
+import pytest
+import timm
+import torch
+from mmcv.ops import DeformConv2d
+from mmdet.models.backbones import ResNet as MMDetResNet
+from mmpretrain.models.backbones import SEResNet as MMPretrainSEResNet
+from mmseg.models.backbones import ResNetV1c
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from se_backbones import SEResNet
+from tests.helpers import assert_same_outputs, num_params, randomize_
+
+NO_SE = (False, False, False, False)
+STAGE_BLOCKS = {18: (2, 2, 2, 2), 34: (3, 4, 6, 3), 50: (3, 4, 6, 3), 101: (3, 4, 23, 3),
+                152: (3, 8, 36, 3)}
+
+
+def se_extra_params(stage_blocks, widths, ratios):
+    """The SENet paper's 2/r * sum N_s C_s^2 weights, plus the biases C_s/r + C_s per block."""
+    weights = sum(2 * n * c * c // r for n, c, r in zip(stage_blocks, widths, ratios))
+    biases = sum(n * (c // r + c) for n, c, r in zip(stage_blocks, widths, ratios))
+    return weights + biases
+
+
+@pytest.mark.parametrize('depth', [18, 34, 50, 101, 152])
+def test_stage_shapes(depth):
+    model = SEResNet(depth, out_indices=(0, 1, 2, 3))
+    expansion = 1 if depth < 50 else 4
+    feats = model.eval()(torch.rand(2, 3, 64, 96))
+    assert [tuple(f.shape) for f in feats] == [
+        (2, 64 * expansion * 2**i, 16 // 2**i, 24 // 2**i) for i in range(4)]
+    assert [len(getattr(model, f'layer{i + 1}')) for i in range(4)] == list(STAGE_BLOCKS[depth])
+
+
+@pytest.mark.parametrize('ratios', [(16, 16, 16, 16), (8, 8, 8, 8), (4, 8, 16, 32)])
+def test_param_count_is_the_paper_formula(ratios):
+    plain = MMDetResNet(50)
+    se = SEResNet(50, se_ratio=ratios if len(set(ratios)) > 1 else ratios[0])
+    expected = se_extra_params((3, 4, 6, 3), (256, 512, 1024, 2048), ratios)
+    assert num_params(se) - num_params(plain) == expected
+    if ratios == (16, 16, 16, 16):
+        assert expected == 2_514_944 + 16_048  # 2/16 * sum N C^2 = 2.515M, as in the paper
+        # and the whole backbone has exactly the parameters of timm's seresnet50
+        assert num_params(se) == num_params(timm.create_model('seresnet50', num_classes=0))
+
+
+def test_per_stage_ratio_and_flags():
+    model = SEResNet(50, se_ratio=(4, 8, 16, 32), stage_with_se=(False, True, True, False))
+    assert model.layer1[0].se_layer is None and model.layer4[2].se_layer is None
+    assert [model.layer2[0].se_layer.squeeze_channels,
+            model.layer3[5].se_layer.squeeze_channels] == [64, 64]
+    assert not any('layer1' in k and 'se_layer' in k for k in model.state_dict())
+
+
+@pytest.mark.parametrize('depth,kwargs', [
+    (50, dict()),
+    (18, dict()),
+    (50, dict(deep_stem=True)),
+    (50, dict(avg_down=True)),
+    (50, dict(style='caffe')),
+    (101, dict(deep_stem=True, avg_down=True, strides=(1, 2, 2, 1), dilations=(1, 1, 1, 2))),
+    (34, dict(dilations=(1, 1, 2, 4), strides=(1, 2, 1, 1), out_indices=(1, 3))),
+    (50, dict(num_stages=3, strides=(1, 2, 2), dilations=(1, 1, 1), out_indices=(0, 2),
+              stem_channels=32, base_channels=32)),
+])
+def test_without_se_is_mmdet_resnet(depth, kwargs):
+    mmdet = randomize_(MMDetResNet(depth, norm_eval=False, **kwargs))
+    ours = SEResNet(depth, stage_with_se=NO_SE[:kwargs.get('num_stages', 4)], **kwargs)
+    assert list(ours.state_dict()) == list(mmdet.state_dict())
+    ours.load_state_dict(mmdet.state_dict(), strict=True)
+    assert_same_outputs(ours, mmdet, torch.randn(2, 3, 64, 64))
+
+
+def test_without_se_is_mmseg_resnetv1c_with_contract_dilation():
+    kwargs = dict(dilations=(1, 1, 2, 4), strides=(1, 2, 1, 1), contract_dilation=True)
+    mmseg = randomize_(ResNetV1c(depth=50, **kwargs))
+    ours = SEResNet(50, stage_with_se=NO_SE, deep_stem=True, **kwargs)
+    ours.load_state_dict(mmseg.state_dict(), strict=True)
+    assert_same_outputs(ours, mmseg, torch.randn(1, 3, 64, 64))
+    # the first block of a dilated stage uses half the dilation, the others all of it
+    assert [ours.layer3[0].conv2.dilation, ours.layer3[1].conv2.dilation] == [(1, 1), (2, 2)]
+    assert [ours.layer4[0].conv2.dilation, ours.layer4[2].conv2.dilation] == [(2, 2), (4, 4)]
+    assert [ours.layer2[0].conv2.dilation, ours.layer2[0].conv2.stride] == [(1, 1), (2, 2)]
+    assert ours.layer3[0].conv2.stride == (1, 1)
+
+
+def test_multi_grid_matches_mmseg():
+    kwargs = dict(dilations=(1, 1, 2, 4), strides=(1, 2, 1, 1), multi_grid=(1, 2, 4))
+    mmseg = randomize_(ResNetV1c(depth=50, contract_dilation=True, **kwargs))
+    ours = SEResNet(50, deep_stem=True, contract_dilation=True, **kwargs)
+    assert [b.conv2.dilation for b in ours.layer4] == [(1, 1), (2, 2), (4, 4)]
+    with_se = set(ours.state_dict()) - set(mmseg.state_dict())
+    assert with_se and all('.se_layer.' in k for k in with_se)
+
+
+def test_loads_mmpretrain_seresnet_and_matches():
+    theirs = randomize_(MMPretrainSEResNet(50, out_indices=(0, 1, 2, 3)))
+    ours = SEResNet(50)
+    ours.load_state_dict(theirs.state_dict(), strict=True)
+    assert 'layer1.0.se_layer.conv1.conv.weight' in ours.state_dict()
+    assert_same_outputs(ours, theirs, torch.randn(2, 3, 64, 64))
+
+
+def test_frozen_stages_freeze_se_layers_too():
+    model = SEResNet(50, frozen_stages=2)
+    model.train()
+    for name, param in model.named_parameters():
+        frozen = name.startswith(('conv1.', 'bn1.', 'layer1.', 'layer2.'))
+        assert param.requires_grad != frozen, name
+    assert not model.layer2[3].se_layer.conv1.conv.weight.requires_grad
+    assert not model.layer1[0].bn1.training and model.layer3[0].bn1.training
+
+
+def test_frozen_deep_stem():
+    model = SEResNet(18, frozen_stages=0, deep_stem=True).train()
+    assert not any(p.requires_grad for p in model.stem.parameters())
+    assert all(p.requires_grad for p in model.layer1.parameters())
+
+
+def test_norm_eval_and_train_returns_self():
+    model = SEResNet(18, norm_eval=True)
+    assert model.train() is model and model.eval() is model
+    model.train()
+    bns = [m for m in model.modules() if isinstance(m, _BatchNorm)]
+    assert model.training and bns and not any(m.training for m in bns)
+    assert all(m.training for m in SEResNet(18).train().modules() if isinstance(m, _BatchNorm))
+
+
+@pytest.mark.parametrize('depth', [18, 50])
+def test_with_cp_gives_the_same_gradients(depth):
+    plain = randomize_(SEResNet(depth)).train()
+    ckpt = SEResNet(depth, with_cp=True).train()
+    ckpt.load_state_dict(plain.state_dict())
+    x = torch.randn(2, 3, 64, 64)
+    grads = []
+    for model in (plain, ckpt):
+        xi = x.clone().requires_grad_()
+        sum(f.square().mean() for f in model(xi)).backward()
+        grads.append([xi.grad] + [p.grad for p in model.parameters()])
+    for g_plain, g_ckpt in zip(*grads):
+        torch.testing.assert_close(g_ckpt, g_plain)
+
+
+@pytest.mark.parametrize('depth,last_norm', [(18, 'norm2'), (50, 'norm3')])
+def test_zero_init_residual(depth, last_norm):
+    model = SEResNet(depth)
+    model.init_weights()
+    blocks = [b for i in range(4) for b in getattr(model, f'layer{i + 1}')]
+    assert all(getattr(b, last_norm).weight.abs().sum() == 0 for b in blocks)
+    # so a block without downsample starts as the identity (after its final ReLU)
+    block = model.layer2[1].eval()
+    x = torch.rand(1, block.conv1.in_channels, 8, 8)
+    torch.testing.assert_close(block(x), x)
+    model = SEResNet(depth, zero_init_residual=False)
+    model.init_weights()
+    assert getattr(model.layer2[1], last_norm).weight.abs().sum() > 0
+
+
+@pytest.mark.parametrize('style', ['pretrained', 'init_cfg'])
+def test_pretrained_checkpoint(tmp_path, style):
+    source = randomize_(SEResNet(18))
+    path = str(tmp_path / 'se_r18.pth')
+    torch.save(source.state_dict(), path)
+    kwargs = (dict(pretrained=path) if style == 'pretrained' else
+              dict(init_cfg=dict(type='Pretrained', checkpoint=path)))
+    model = SEResNet(18, **kwargs)
+    model.init_weights()
+    for key, value in source.state_dict().items():
+        torch.testing.assert_close(model.state_dict()[key], value, msg=key)
+
+
+def test_dcn_and_plugins():
+    model = SEResNet(
+        50,
+        dcn=dict(type='DCN', deform_groups=1, fallback_on_stride=False),
+        stage_with_dcn=(False, True, True, True),
+        plugins=[dict(cfg=dict(type='ContextBlock', ratio=1. / 4), position='after_conv3',
+                      stages=(False, False, True, True))])
+    assert isinstance(model.layer2[0].conv2, DeformConv2d)
+    assert not isinstance(model.layer1[0].conv2, DeformConv2d)
+    assert hasattr(model.layer3[0], 'context_block') and model.layer3[0].se_layer is not None
+    assert not hasattr(model.layer2[0], 'context_block')
+    feats = model.eval()(torch.rand(1, 3, 128, 128))  # mmcv's DCN needs >= 3x3 inputs
+    assert [f.shape[1] for f in feats] == [256, 512, 1024, 2048]
+
+
+@pytest.mark.parametrize('kwargs,error,match', [
+    (dict(depth=20), ValueError, r'depth must be one of \[18, 34, 50, 101, 152\], got 20'),
+    (dict(depth=50, num_stages=5), ValueError, 'num_stages must be 1, 2, 3 or 4'),
+    (dict(depth=50, se_ratio=(16, 16)), ValueError, 'se_ratio must be one int or 4 of them'),
+    (dict(depth=50, se_ratio=0), ValueError, 'se_ratio must hold positive ints'),
+    (dict(depth=50, se_ratio=1.5), ValueError, 'se_ratio must hold positive ints'),
+    (dict(depth=50, stage_with_se=(True, ) * 3), ValueError, 'stage_with_se must be one bool'),
+    (dict(depth=50, num_stages=3, stage_with_se=(True, ) * 4), ValueError,
+     'stage_with_se must be one bool or 3 of them'),
+    (dict(depth=50, stage_with_se=(1, 1, 1, 1)), ValueError, 'stage_with_se must hold bools'),
+    (dict(depth=50, se_cfg=dict(ratio=8)), ValueError, "se_cfg must not set 'ratio'"),
+    (dict(depth=50, se_cfg='avg'), TypeError, 'se_cfg must be a dict'),
+    (dict(depth=50, se_cfg=dict(divisor=0)), ValueError, 'divisor must be a positive int'),
+])
+def test_bad_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        SEResNet(**kwargs)
