@@ -36,8 +36,13 @@ fingerprint() {
   cat "$ROOT/pyproject.toml" "$ROOT/tools/setup.sh" | sha256sum | cut -d' ' -f1
 }
 
-if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(fingerprint)" ] \
-   && "$PY" -c 'import se_backbones' 2>/dev/null; then
+installed() {  # every top-level package is findable (cheap: no imports)
+  "$PY" -c 'import importlib.util as u, sys
+sys.exit(any(u.find_spec(m) is None for m in sys.argv[1:]))' \
+    mmcv mmengine mmdet mmseg mmpretrain timm pytest se_backbones 2>/dev/null
+}
+
+if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(fingerprint)" ] && installed; then
   log "environment up to date ($VENV)"
   return 0 2>/dev/null || exit 0
 fi

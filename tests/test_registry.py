@@ -1,0 +1,50 @@
+import subprocess
+import sys
+import textwrap
+
+# Run in a fresh interpreter: the test session has imported se_backbones already, and the point
+# is that a config's custom_imports alone is enough.
+SCRIPT = textwrap.dedent("""
+    import sys
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+    import mmdet.registry, mmpretrain.registry, mmseg.registry
+    assert 'se_backbones' not in sys.modules
+    cfg = Config.fromfile(sys.argv[1])
+    for scope, registry in [('mmdet', mmdet.registry.MODELS), ('mmseg', mmseg.registry.MODELS),
+                            ('mmpretrain', mmpretrain.registry.MODELS)]:
+        with DefaultScope.overwrite_default_scope(scope):
+            for backbone in (cfg.se_resnet, cfg.se_resnext, cfg.bare_name):
+                try:
+                    model = registry.build(backbone)
+                except KeyError:
+                    print(scope, backbone['type'], 'not-found', '-')
+                    continue
+                print(scope, backbone['type'], type(model).__module__, type(model).__name__)
+""")
+
+CONFIG = """
+custom_imports = dict(imports=['se_backbones'], allow_failed_imports=False)
+se_resnet = dict(type='se_backbones.SEResNet', depth=18, se_ratio=8)
+se_resnext = dict(type='se_backbones.SEResNeXt', depth=50, groups=32, base_width=4)
+bare_name = dict(type='SEResNet', depth=50)
+"""
+
+
+def test_custom_imports_build_from_each_toolkit_registry(tmp_path):
+    config = tmp_path / 'config.py'
+    config.write_text(CONFIG)
+    result = subprocess.run([sys.executable, '-c', SCRIPT, str(config)], capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    rows = [line.split() for line in result.stdout.splitlines()]
+    built = {(scope, name): (module, cls) for scope, name, module, cls in rows}
+    for scope in ('mmdet', 'mmseg', 'mmpretrain'):
+        assert built[scope, 'se_backbones.SEResNet'] == (
+            'se_backbones.backbones.seresnet', 'SEResNet')
+        assert built[scope, 'se_backbones.SEResNeXt'] == (
+            'se_backbones.backbones.seresnext', 'SEResNeXt')
+    # The documented clash: a bare 'SEResNet' is mmpretrain's own class in mmpretrain's scope
+    # and unknown to mmdet and mmseg; hence the scoped name.
+    assert built['mmpretrain', 'SEResNet'][0] == 'mmpretrain.models.backbones.seresnet'
+    assert built['mmdet', 'SEResNet'] == built['mmseg', 'SEResNet'] == ('not-found', '-')

@@ -1,0 +1,16 @@
+from tools.summary import main
+
+
+def test_main_job_builds_through_mmdet_and_reports(capsys):
+    rows = {r['name']: r for r in main(['--input-size', '64'])}
+    out = capsys.readouterr().out
+    assert rows['SE-ResNet-50']['type'] == 'se_backbones.backbones.seresnet.SEResNet'
+    assert rows['SE-ResNeXt-50 32x4d']['type'] == 'se_backbones.backbones.seresnext.SEResNeXt'
+    assert rows['ResNet-50']['type'] == 'mmdet.models.backbones.resnet.ResNet'
+    assert rows['SE-ResNet-50']['stage_shapes'] == [(256, 16, 16), (512, 8, 8), (1024, 4, 4),
+                                                    (2048, 2, 2)]
+    # SE adds the paper's 2/r sum N C^2 weights + biases and a little compute
+    assert rows['SE-ResNet-50']['params'] - rows['ResNet-50']['params'] == 2_514_944 + 16_048
+    assert 0 < rows['SE-ResNet-50']['flops'] - rows['ResNet-50']['flops'] < 0.02 * rows[
+        'ResNet-50']['flops']
+    assert '| SE-ResNet-50 | se_backbones.backbones.seresnet.SEResNet | 26.039 |' in out
