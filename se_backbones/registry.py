@@ -7,8 +7,12 @@ toolkit's registry goes up to the root and down to this child by the scope prefi
 Always use the scoped name. mmpretrain registers its own ``SEResNet`` and ``SEResNeXt`` without
 a prefix, so inside an mmpretrain config a bare ``type='SEResNet'`` builds mmpretrain's model,
 not ours (and mmdet/mmseg configs would fail to find a bare ``SEResNet`` at all).
+
+``WEIGHT_INITIALIZERS`` holds ``TimmPretrained``, for ``init_cfg=dict(type=
+'se_backbones.TimmPretrained', model_name=...)``.
 """
 from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import WEIGHT_INITIALIZERS as MMENGINE_WEIGHT_INITIALIZERS
 from mmengine.registry import Registry
 
 MODELS = Registry(
@@ -16,3 +20,9 @@ MODELS = Registry(
     parent=MMENGINE_MODELS,
     scope='se_backbones',
     locations=['se_backbones.layers', 'se_backbones.backbones'])
+
+WEIGHT_INITIALIZERS = Registry(
+    'weight initializer',
+    parent=MMENGINE_WEIGHT_INITIALIZERS,
+    scope='se_backbones',
+    locations=['se_backbones.weights'])

@@ -1,9 +1,12 @@
+import torch.nn as nn
 import torch.utils.checkpoint as cp
+from mmcv.cnn import build_conv_layer, build_norm_layer
 from mmdet.models.backbones.resnet import BasicBlock, Bottleneck
 from mmseg.models.backbones.resnet import ResNet
 
 from ..layers import SELayer
 from ..registry import MODELS
+from ..weights import TimmPretrained
 
 
 class SEBlockMixin:
@@ -17,18 +20,23 @@ class SEBlockMixin:
         inplanes (int): Input channels of the block.
         planes (int): Base width; the block outputs ``planes * expansion`` channels.
         se_cfg (dict, optional): Keyword arguments of :class:`SELayer`; None means no SE.
+        act_before_se (bool): Apply the block's ReLU to the residual branch before SE and the
+            add, as Caffe SENet's basic block does. Default: False.
         **kwargs: Arguments of the host block.
     """
 
-    def __init__(self, inplanes, planes, se_cfg=None, **kwargs):
+    def __init__(self, inplanes, planes, se_cfg=None, act_before_se=False, **kwargs):
         super().__init__(inplanes, planes, **kwargs)
         self.se_layer = None if se_cfg is None else SELayer(planes * self.expansion, **se_cfg)
+        self.act_before_se = act_before_se
 
     def forward(self, x):
         """relu(se(residual(x)) + identity(x))."""
 
         def _inner_forward(x):
             out = self.residual(x)
+            if self.act_before_se:
+                out = self.relu(out)
             if self.se_layer is not None:
                 out = self.se_layer(out)
             identity = x if self.downsample is None else self.downsample(x)
@@ -69,6 +77,14 @@ class SEBottleneck(SEBlockMixin, Bottleneck):
         return out
 
 
+TIMM_PREFIX = 'timm://'
+
+
+def is_timm_init(cfg):
+    return isinstance(cfg, dict) and cfg.get('type') in (
+        'se_backbones.TimmPretrained', 'TimmPretrained', TimmPretrained)
+
+
 def per_stage(owner, name, value, num_stages, kind):
     """``value`` for each stage: a scalar broadcast, or a sequence of ``num_stages`` items."""
     values = tuple(value) if isinstance(value, (list, tuple)) else (value, ) * num_stages
@@ -95,19 +111,31 @@ class SEResNet(ResNet):
     key. State-dict keys match mmpretrain's ``SEResNet`` (``layer1.0.se_layer.conv1.conv.weight``).
 
     Args:
-        depth (int): 18 or 34 (SE BasicBlock), 50, 101 or 152 (SE Bottleneck).
+        depth (int): 18 or 34 (SE BasicBlock), 26, 50, 101, 152, 200 or 269 (SE Bottleneck).
         se_ratio (int | Sequence[int]): SE reduction ratio ``r``, one for all stages or one per
             stage. Default: 16.
         stage_with_se (Sequence[bool], optional): Whether each stage has SE. Default: all do.
         se_cfg (dict, optional): Further :class:`SELayer` arguments (``divisor``, ``bias``,
             ``act_cfg``, ``conv_cfg``, ``squeeze_channels``). Default: None.
-        stem_channels (int, optional): Stem width. Default: None, meaning ``base_channels``.
+        stem_channels (int | Sequence[int], optional): Stem width. With ``deep_stem``, three
+            widths set the three stem convs (timm's tiered stem: ``(24, 32, 64)``); one width
+            ``c`` means ``(c // 2, c // 2, c)``. Default: None, meaning ``base_channels``.
+        stem_pool_cfg (dict): ``nn.MaxPool2d`` arguments of the stem pool. Default:
+            ``dict(kernel_size=3, stride=2, padding=1)``; Caffe SENet uses
+            ``dict(kernel_size=3, stride=2, padding=0, ceil_mode=True)``.
+        act_before_se (bool): ReLU on the residual branch before SE, as Caffe SENet's basic
+            block (timm ``legacy_seresnet18/34``). Default: False.
         base_channels (int): Width of the first stage's blocks. Default: 64.
         num_stages (int): Number of stages, 1 to 4. Default: 4.
         norm_eval (bool): Keep BN layers in eval mode while training (mmdet configs set it).
             Default: False, as mmseg and mmpretrain.
         zero_init_residual (bool): Zero-init the last norm of every block, so it starts as the
             identity. Default: True.
+        pretrained (str, optional): A checkpoint path (MMEngine ``Pretrained``), or
+            ``'timm://<timm name>'`` for ``init_cfg=dict(type='se_backbones.TimmPretrained',
+            model_name=<timm name>)``. Default: None.
+        init_cfg (dict | list[dict], optional): Initialization config; a
+            ``se_backbones.TimmPretrained`` entry is applied last. Default: None.
         **kwargs: The other mmdet/mmseg ``ResNet`` arguments listed above.
 
     Example:
@@ -121,9 +149,12 @@ class SEResNet(ResNet):
     arch_settings = {
         18: (SEBasicBlock, (2, 2, 2, 2)),
         34: (SEBasicBlock, (3, 4, 6, 3)),
+        26: (SEBottleneck, (2, 2, 2, 2)),
         50: (SEBottleneck, (3, 4, 6, 3)),
         101: (SEBottleneck, (3, 4, 23, 3)),
         152: (SEBottleneck, (3, 8, 36, 3)),
+        200: (SEBottleneck, (3, 24, 36, 3)),
+        269: (SEBottleneck, (3, 30, 48, 8)),
     }
 
     def __init__(self,
@@ -132,8 +163,11 @@ class SEResNet(ResNet):
                  stage_with_se=None,
                  se_cfg=None,
                  stem_channels=None,
+                 stem_pool_cfg=dict(kernel_size=3, stride=2, padding=1),
+                 act_before_se=False,
                  base_channels=64,
                  num_stages=4,
+                 deep_stem=False,
                  norm_eval=False,
                  zero_init_residual=True,
                  pretrained=None,
@@ -157,15 +191,33 @@ class SEResNet(ResNet):
         self.stage_with_se = per_stage(name, 'stage_with_se',
                                        True if stage_with_se is None else stage_with_se,
                                        num_stages, bool)
+        if isinstance(pretrained, str) and pretrained.startswith(TIMM_PREFIX):
+            if init_cfg is not None:
+                raise ValueError(f'{name}: set pretrained or init_cfg, not both')
+            init_cfg = dict(type='se_backbones.TimmPretrained',
+                            model_name=pretrained[len(TIMM_PREFIX):])
+            pretrained = None
         self.se_cfg = se_cfg
+        self.act_before_se = act_before_se
+        self.stem_pool_cfg = dict(stem_pool_cfg)
+        if stem_channels is None:
+            stem_channels = base_channels
+        if isinstance(stem_channels, (list, tuple)):
+            if not deep_stem or len(stem_channels) != 3:
+                raise ValueError(f'{name}: stem_channels may be a sequence only of 3 widths and '
+                                 f'with deep_stem=True, got {stem_channels!r}')
+            self.deep_stem_channels = tuple(stem_channels)
+        else:
+            self.deep_stem_channels = (stem_channels // 2, stem_channels // 2, stem_channels)
         # mmseg's ResNet picks the zero-init norm by `block is Bottleneck`, which SE blocks are
         # not; make_res_layer gives the blocks that init_cfg instead.
         self.zero_init_blocks = zero_init_residual and pretrained is None and init_cfg is None
         super().__init__(
             depth,
-            stem_channels=base_channels if stem_channels is None else stem_channels,
+            stem_channels=self.deep_stem_channels[-1],
             base_channels=base_channels,
             num_stages=num_stages,
+            deep_stem=deep_stem,
             norm_eval=norm_eval,
             zero_init_residual=zero_init_residual,
             pretrained=pretrained,
@@ -177,10 +229,46 @@ class SEResNet(ResNet):
         stage = len(self.res_layers)  # mmseg's ResNet appends each stage once it is built
         if self.stage_with_se[stage]:
             kwargs['se_cfg'] = dict(self.se_cfg, ratio=self.se_ratio[stage])
+        kwargs['act_before_se'] = self.act_before_se
         if self.zero_init_blocks:
             kwargs['init_cfg'] = dict(
                 type='Constant', val=0, override=dict(name=self.block.last_norm))
         return super().make_res_layer(**kwargs)
+
+    def _make_stem_layer(self, in_channels, stem_channels):
+        """mmseg's stem, with the deep stem's widths and the stem pool configurable."""
+        super()._make_stem_layer(in_channels, stem_channels)
+        if self.deep_stem:  # same keys as mmseg's: stem.{0,1,3,4,6,7}
+            layers = []
+            for i, width in enumerate(self.deep_stem_channels):
+                layers += [
+                    build_conv_layer(self.conv_cfg, in_channels, width, kernel_size=3,
+                                     stride=2 if i == 0 else 1, padding=1, bias=False),
+                    build_norm_layer(self.norm_cfg, width)[1],
+                    nn.ReLU(inplace=True)]
+                in_channels = width
+            self.stem = nn.Sequential(*layers)
+        self.maxpool = nn.MaxPool2d(**self.stem_pool_cfg)
+
+    def init_weights(self):
+        """MMEngine's init, then any ``TimmPretrained`` entry of ``init_cfg``.
+
+        MMEngine applies its own ``Pretrained`` after the children's init but any other type
+        before it, where the children's init (e.g. ``ConvModule``'s) would overwrite it.
+        """
+        cfgs = self.init_cfg if isinstance(self.init_cfg, list) else [self.init_cfg]
+        timm_cfgs = [cfg for cfg in cfgs if is_timm_init(cfg)]
+        if not timm_cfgs:
+            return super().init_weights()
+        original, self.init_cfg = self.init_cfg, [c for c in cfgs if not is_timm_init(c)] or None
+        try:
+            super().init_weights()
+        finally:
+            self.init_cfg = original
+        for cfg in timm_cfgs:
+            cfg = dict(cfg)
+            cfg.pop('type')
+            TimmPretrained(**cfg)(self)
 
     def train(self, mode=True):
         """As mmseg's (frozen stages and ``norm_eval`` stay in eval mode), but returns self."""

@@ -16,7 +16,7 @@ class SEResNeXt(SEResNet):
     wide, as in mmdet's ``ResNeXt`` (32x4d: 128, 256, 512, 1024).
 
     Args:
-        depth (int): 50, 101 or 152.
+        depth (int): 26, 50, 101 or 152.
         groups (int): Groups of the 3x3 conv. Default: 32.
         base_width (int): Width per group in the first stage. Default: 4.
         **kwargs: Arguments of :class:`SEResNet` (SE and mmdet/mmseg ResNet ones).
@@ -30,6 +30,7 @@ class SEResNeXt(SEResNet):
     """
 
     arch_settings = {
+        26: (SEResNeXtBottleneck, (2, 2, 2, 2)),
         50: (SEResNeXtBottleneck, (3, 4, 6, 3)),
         101: (SEResNeXtBottleneck, (3, 4, 23, 3)),
         152: (SEResNeXtBottleneck, (3, 8, 36, 3)),

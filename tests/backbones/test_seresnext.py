@@ -52,7 +52,7 @@ def test_plugins_after_grouped_conv_get_the_group_width():
 
 
 @pytest.mark.parametrize('kwargs,match', [
-    (dict(depth=18), r'depth must be one of \[50, 101, 152\], got 18'),
+    (dict(depth=18), r'depth must be one of \[26, 50, 101, 152\], got 18'),
     (dict(depth=50, groups=0), 'groups must be a positive int'),
     (dict(depth=50, base_width=2.5), 'base_width must be a positive int'),
 ])

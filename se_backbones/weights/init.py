@@ -1,0 +1,60 @@
+from ..registry import WEIGHT_INITIALIZERS
+from .convert import (ARCH_ATTRS, check_state_dict, convert_timm_state_dict,
+                      load_state_dict_file, reference_backbone)
+from .timm_archs import timm_arch
+
+
+def timm_pretrained_state_dict(model_name):
+    """The pretrained weights timm has for ``model_name`` (its cache, else a download)."""
+    import timm
+    try:
+        return timm.create_model(model_name, pretrained=True).state_dict()
+    except Exception as error:  # offline, not cached, no such tag: one actionable message
+        reason = ' '.join(f'{type(error).__name__}: {error}'.split())[:300]
+        raise RuntimeError(
+            f'TimmPretrained: timm could not provide pretrained weights for {model_name!r} '
+            f'({reason}). Offline? Save them where you have a network, e.g. torch.save('
+            f"timm.create_model('{model_name}', pretrained=True).state_dict(), 'w.pth'), "
+            f"and pass checkpoint='w.pth' (.pth, .bin or .safetensors).") from error
+
+
+@WEIGHT_INITIALIZERS.register_module()
+class TimmPretrained:
+    """Initialize an SEResNet / SEResNeXt backbone from timm weights, converted on the fly.
+
+    Use as ``init_cfg=dict(type='se_backbones.TimmPretrained', model_name='seresnet50.a1_in1k',
+    checkpoint=None)`` or the backbone shorthand ``pretrained='timm://seresnet50.a1_in1k'``.
+    The backbone must have the timm model's architecture (see :func:`backbone_cfg_from_timm`;
+    ``strides``, ``dilations``, ``out_indices``, freezing and norm settings are free). All keys
+    load or none: a wrong architecture or file raises before any weight changes.
+
+    Args:
+        model_name (str): The timm name, with or without a pretrained tag.
+        checkpoint (str, optional): A local ``.pth``/``.bin``/``.safetensors`` file of the timm
+            model's state dict. Default: None, asking timm for its pretrained weights.
+    """
+
+    def __init__(self, model_name, checkpoint=None):
+        timm_arch(model_name)  # fail at build time on an unsupported name
+        self.model_name = model_name
+        self.checkpoint = checkpoint
+
+    def __call__(self, module):
+        arch = timm_arch(self.model_name)
+        reference = reference_backbone(arch)
+        mismatched = [f'{a}={getattr(module, a, None)!r} (needs {getattr(reference, a, None)!r})'
+                      for a in ARCH_ATTRS if getattr(module, a, None) != getattr(reference, a, None)]
+        if type(module).__name__ != type(reference).__name__ or mismatched:
+            raise ValueError(
+                f'TimmPretrained: {type(module).__name__} is not the architecture of '
+                f'{self.model_name} ({", ".join(mismatched) or type(reference).__name__}); '
+                f'build it from se_backbones.backbone_cfg_from_timm({arch!r})')
+        state_dict = (load_state_dict_file(self.checkpoint) if self.checkpoint
+                      else timm_pretrained_state_dict(self.model_name))
+        converted = convert_timm_state_dict(self.model_name, state_dict)
+        check_state_dict(module.state_dict(), converted,
+                         f'TimmPretrained: {self.model_name} does not fit the backbone')
+        module.load_state_dict(converted, strict=True)
+
+    def __repr__(self):
+        return f'TimmPretrained(model_name={self.model_name!r}, checkpoint={self.checkpoint!r})'
