@@ -1,23 +1,7 @@
 """Shared test helpers."""
 import torch
 
-
-def randomize_(model, seed=0):
-    """Fill every parameter and BN buffer with random values, in place.
-
-    Default inits (zero-init residual norms, unit BN stats) would make many equivalence checks
-    pass trivially; random weights and running statistics make every layer count.
-    """
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, tensor in list(model.named_parameters()) + list(model.named_buffers()):
-            if not tensor.is_floating_point():
-                continue
-            if name.endswith('running_var'):
-                tensor.copy_(torch.rand(tensor.shape, generator=gen) + 0.5)
-            else:
-                tensor.copy_(torch.randn(tensor.shape, generator=gen) * 0.2)
-    return model
+from tools.check_timm import randomize_  # noqa: F401  (re-exported for the tests)
 
 
 def outputs(model, x):

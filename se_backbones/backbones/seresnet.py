@@ -260,15 +260,16 @@ class SEResNet(ResNet):
         timm_cfgs = [cfg for cfg in cfgs if is_timm_init(cfg)]
         if not timm_cfgs:
             return super().init_weights()
+        # read and check the weights first: a bad file or architecture changes nothing
+        state_dicts = [TimmPretrained(**{k: v for k, v in cfg.items() if k != 'type'})
+                       .state_dict_for(self) for cfg in timm_cfgs]
         original, self.init_cfg = self.init_cfg, [c for c in cfgs if not is_timm_init(c)] or None
         try:
             super().init_weights()
         finally:
             self.init_cfg = original
-        for cfg in timm_cfgs:
-            cfg = dict(cfg)
-            cfg.pop('type')
-            TimmPretrained(**cfg)(self)
+        for state_dict in state_dicts:
+            self.load_state_dict(state_dict, strict=True)
 
     def train(self, mode=True):
         """As mmseg's (frozen stages and ``norm_eval`` stay in eval mode), but returns self."""

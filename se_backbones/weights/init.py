@@ -39,7 +39,8 @@ class TimmPretrained:
         self.model_name = model_name
         self.checkpoint = checkpoint
 
-    def __call__(self, module):
+    def state_dict_for(self, module):
+        """The converted weights for ``module``, all checks done, nothing loaded yet."""
         arch = timm_arch(self.model_name)
         reference = reference_backbone(arch)
         mismatched = [f'{a}={getattr(module, a, None)!r} (needs {getattr(reference, a, None)!r})'
@@ -54,7 +55,10 @@ class TimmPretrained:
         converted = convert_timm_state_dict(self.model_name, state_dict)
         check_state_dict(module.state_dict(), converted,
                          f'TimmPretrained: {self.model_name} does not fit the backbone')
-        module.load_state_dict(converted, strict=True)
+        return converted
+
+    def __call__(self, module):
+        module.load_state_dict(self.state_dict_for(module), strict=True)
 
     def __repr__(self):
         return f'TimmPretrained(model_name={self.model_name!r}, checkpoint={self.checkpoint!r})'
