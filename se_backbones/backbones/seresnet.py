@@ -269,7 +269,8 @@ class SEResNet(ResNet):
         finally:
             self.init_cfg = original
         for state_dict in state_dicts:
-            self.load_state_dict(state_dict, strict=True)
+            if state_dict is not None:  # None: unavailable with missing_ok, already logged
+                self.load_state_dict(state_dict, strict=True)
 
     def train(self, mode=True):
         """As mmseg's (frozen stages and ``norm_eval`` stay in eval mode), but returns self."""

@@ -1,3 +1,7 @@
+import logging
+
+from mmengine.logging import print_log
+
 from ..registry import WEIGHT_INITIALIZERS
 from .convert import (ARCH_ATTRS, check_state_dict, convert_timm_state_dict,
                       load_state_dict_file, reference_backbone)
@@ -32,15 +36,20 @@ class TimmPretrained:
         model_name (str): The timm name, with or without a pretrained tag.
         checkpoint (str, optional): A local ``.pth``/``.bin``/``.safetensors`` file of the timm
             model's state dict. Default: None, asking timm for its pretrained weights.
+        missing_ok (bool): When ``checkpoint`` is None and timm cannot provide the weights
+            (offline, not cached), keep the default init and log a warning saying so, instead
+            of raising. Bad files and architectures still raise. Default: False.
     """
 
-    def __init__(self, model_name, checkpoint=None):
+    def __init__(self, model_name, checkpoint=None, missing_ok=False):
         timm_arch(model_name)  # fail at build time on an unsupported name
         self.model_name = model_name
         self.checkpoint = checkpoint
+        self.missing_ok = missing_ok
 
     def state_dict_for(self, module):
-        """The converted weights for ``module``, all checks done, nothing loaded yet."""
+        """The converted weights for ``module``, all checks done, nothing loaded yet; None if
+        they are unavailable and ``missing_ok``."""
         arch = timm_arch(self.model_name)
         reference = reference_backbone(arch)
         mismatched = [f'{a}={getattr(module, a, None)!r} (needs {getattr(reference, a, None)!r})'
@@ -50,15 +59,27 @@ class TimmPretrained:
                 f'TimmPretrained: {type(module).__name__} is not the architecture of '
                 f'{self.model_name} ({", ".join(mismatched) or type(reference).__name__}); '
                 f'build it from se_backbones.backbone_cfg_from_timm({arch!r})')
-        state_dict = (load_state_dict_file(self.checkpoint) if self.checkpoint
-                      else timm_pretrained_state_dict(self.model_name))
+        if self.checkpoint:
+            state_dict = load_state_dict_file(self.checkpoint)
+        else:
+            try:
+                state_dict = timm_pretrained_state_dict(self.model_name)
+            except RuntimeError as error:
+                if not self.missing_ok:
+                    raise
+                print_log(f'{error} Continuing WITHOUT pretrained weights (missing_ok=True).',
+                          logger='current', level=logging.WARNING)
+                return None
         converted = convert_timm_state_dict(self.model_name, state_dict)
         check_state_dict(module.state_dict(), converted,
                          f'TimmPretrained: {self.model_name} does not fit the backbone')
         return converted
 
     def __call__(self, module):
-        module.load_state_dict(self.state_dict_for(module), strict=True)
+        state_dict = self.state_dict_for(module)
+        if state_dict is not None:
+            module.load_state_dict(state_dict, strict=True)
 
     def __repr__(self):
-        return f'TimmPretrained(model_name={self.model_name!r}, checkpoint={self.checkpoint!r})'
+        return (f'TimmPretrained(model_name={self.model_name!r}, checkpoint={self.checkpoint!r}, '
+                f'missing_ok={self.missing_ok})')

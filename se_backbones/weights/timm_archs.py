@@ -66,7 +66,7 @@ def backbone_cfg_from_timm(model_name):
         architecture arguments; add ``out_indices``, ``frozen_stages``, ``norm_eval``, ... freely.
 
     Example:
-        >>> backbone_cfg_from_timm('seresnext26t_32x4d.racm_in1k')  # doctest: +NORMALIZE_WHITESPACE
+        >>> backbone_cfg_from_timm('seresnext26t_32x4d.bt_in1k')  # doctest: +NORMALIZE_WHITESPACE
         {'type': 'se_backbones.SEResNeXt', 'depth': 26, 'groups': 32, 'base_width': 4,
          'deep_stem': True, 'avg_down': True, 'stem_channels': (24, 32, 64)}
     """

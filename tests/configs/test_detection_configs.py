@@ -1,0 +1,57 @@
+import glob
+import os
+
+import pytest
+from mmdet.registry import MODELS
+from mmengine.config import Config
+from mmengine.registry import DefaultScope
+from mmengine.runner import Runner
+
+from se_backbones import SEResNet, SEResNeXt
+from tests.configs.toy import CONFIGS, toy_config
+
+DETECTION = ['faster_rcnn_se_r50.py', 'faster_rcnn_se_r101.py', 'faster_rcnn_se_x101_32x4d.py',
+             'retinanet_se_r50.py', 'mask_rcnn_se_r50.py', 'faster_rcnn_r50.py']
+
+
+def all_configs():
+    paths = glob.glob(os.path.join(CONFIGS, '**', '*.py'), recursive=True)
+    return sorted(os.path.relpath(p, CONFIGS) for p in paths if '_base_' not in p)
+
+
+def test_every_detection_config_is_listed():
+    assert set(DETECTION) | {'toy/faster_rcnn_se_r50_toy.py', 'toy/faster_rcnn_r50_toy.py'} \
+        <= set(all_configs())
+
+
+@pytest.mark.parametrize('config', all_configs())
+def test_config_loads_and_builds(config):
+    cfg = Config.fromfile(os.path.join(CONFIGS, config))
+    with DefaultScope.overwrite_default_scope(cfg.default_scope):
+        model = MODELS.build(cfg.model)
+    if '_se_' in config:
+        assert isinstance(model.backbone, (SEResNet, SEResNeXt))
+        assert 'toy' in config or model.backbone.init_cfg['type'] == 'se_backbones.TimmPretrained'
+
+
+def test_se_backbones_replace_the_resnet_wholesale():
+    cfg = Config.fromfile(os.path.join(CONFIGS, 'faster_rcnn_se_r101.py'))
+    assert cfg.model.backbone == dict(
+        type='se_backbones.SEResNet', depth=101, style='caffe', num_stages=4,
+        out_indices=(0, 1, 2, 3), frozen_stages=1, norm_cfg=dict(type='BN', requires_grad=True),
+        norm_eval=True, stem_pool_cfg=dict(kernel_size=3, stride=2, padding=0, ceil_mode=True),
+        se_cfg=dict(divisor=1), init_cfg=dict(type='se_backbones.TimmPretrained',
+                                              model_name='legacy_seresnet101.in1k',
+                                              missing_ok=True))
+    assert cfg.model.backbone == {**cfg.se_r101, 'type': 'se_backbones.SEResNet'}
+
+
+@pytest.mark.parametrize('config', DETECTION)
+def test_one_train_and_one_val_step_on_the_toy_set(config, toy_root, tmp_path):
+    runner = Runner.from_cfg(toy_config(config, toy_root, str(tmp_path)))
+    runner.train()
+    assert runner.iter == 1
+    metrics = runner.val_loop.run()
+    assert 'coco/bbox_mAP' in metrics
+    if 'mask' in config:
+        assert 'coco/segm_mAP' in metrics

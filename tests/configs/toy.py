@@ -1,0 +1,60 @@
+"""Turn any detection config of ours into a tiny run on the toy shapes set."""
+import os
+
+from mmengine.config import Config
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CONFIGS = os.path.join(ROOT, 'configs')
+TOY = os.path.join(CONFIGS, 'toy', 'faster_rcnn_se_r50_toy.py')
+DATA_KEYS = ('train_dataloader', 'val_dataloader', 'test_dataloader', 'val_evaluator',
+             'test_evaluator', 'default_hooks', 'log_processor', 'env_cfg', 'randomness')
+
+
+def toy_options(data_root, work_dir, max_iters=1, val_interval=1, num_train=4, num_val=2):
+    """--cfg-options for configs/toy/*: data in ``data_root``, a few images and iterations."""
+    return {
+        'work_dir': work_dir,
+        'train_dataloader.dataset.data_root': data_root,
+        'train_dataloader.dataset.indices': num_train,
+        'train_dataloader.batch_size': 2,
+        'train_dataloader.num_workers': 0,
+        'train_dataloader.persistent_workers': False,
+        'val_dataloader.dataset.data_root': data_root,
+        'val_dataloader.dataset.indices': num_val,
+        'val_dataloader.batch_size': 2,
+        'val_dataloader.num_workers': 0,
+        'val_dataloader.persistent_workers': False,
+        'val_evaluator.ann_file': data_root + 'annotations/instances_val.json',
+        'train_cfg.max_iters': max_iters,
+        'train_cfg.val_interval': val_interval,
+        'default_hooks.checkpoint.interval': val_interval,
+        'default_hooks.logger.interval': 1,
+        'param_scheduler': [],
+    }
+
+
+def toy_config(config, data_root, work_dir, **kwargs):
+    """``config`` (a COCO config of ours) with the toy config's data, at tiny size."""
+    cfg = Config.fromfile(os.path.join(CONFIGS, config))
+    toy = Config.fromfile(TOY)
+    for key in DATA_KEYS:
+        cfg[key] = toy[key]
+    cfg.train_cfg = toy.train_cfg
+    cfg.optim_wrapper = toy.optim_wrapper
+    model = cfg.model
+    model.backbone.init_cfg = None  # no downloads in tests
+    for head in (model.get('bbox_head'), model.get('roi_head', {}).get('bbox_head'),
+                 model.get('roi_head', {}).get('mask_head')):
+        if head is not None:
+            head.num_classes = 3
+    if 'mask_head' in model.get('roi_head', {}):
+        for pipeline in (cfg.train_dataloader.dataset.pipeline,
+                         cfg.val_dataloader.dataset.pipeline):
+            for step in pipeline:
+                if step['type'] == 'LoadAnnotations':
+                    step['with_mask'] = True
+        cfg.val_evaluator.metric = ['bbox', 'segm']
+    cfg.merge_from_dict(toy_options(data_root, work_dir, **kwargs))
+    cfg.test_dataloader = cfg.val_dataloader
+    cfg.test_evaluator = cfg.val_evaluator
+    return cfg

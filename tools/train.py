@@ -1,0 +1,71 @@
+"""Train with MMEngine's Runner, for mmdet, mmseg and mmpretrain configs alike (the config's
+``default_scope`` picks the toolkit), as the toolkits' own tools/train.py do.
+
+    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
+                                 [--cfg-options k=v ...] [--launcher pytorch]
+"""
+import argparse
+import os
+import os.path as osp
+
+from mmengine.config import Config, DictAction
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
+
+from se_backbones.checkpoint import allow_mmengine_checkpoints
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Train a model with MMEngine\'s Runner')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument('--work-dir', help='the dir to save logs and models')
+    parser.add_argument('--amp', action='store_true',
+                        help='automatic mixed precision (bf16 autocast on CPU)')
+    parser.add_argument('--auto-scale-lr', action='store_true',
+                        help='scale the learning rate by the total batch size')
+    parser.add_argument(
+        '--resume', nargs='?', type=str, const='auto',
+        help='resume from this checkpoint, or without a value from the latest one in the '
+        'work dir')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, key=value (see mmdet\'s docs)')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def build_runner(args):
+    """The Runner for ``args`` (shared with tools/test.py)."""
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    if getattr(args, 'amp', False):
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if getattr(args, 'auto_scale_lr', False):
+        cfg.setdefault('auto_scale_lr', dict(base_batch_size=16))['enable'] = True
+    resume = getattr(args, 'resume', None)
+    if resume == 'auto':
+        cfg.resume, cfg.load_from = True, None
+    elif resume is not None:
+        cfg.resume, cfg.load_from = True, resume
+    allow_mmengine_checkpoints()  # torch>=2.6 loads with weights_only=True
+    return Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+
+
+def main(argv=None):
+    runner = build_runner(parse_args(argv))
+    runner.train()
+    return runner
+
+
+if __name__ == '__main__':
+    main()
