@@ -17,17 +17,21 @@ import numpy as np
 
 
 def read_scalars(work_dir):
-    """(train rows, val rows) of the newest run in ``work_dir`` that logged anything."""
+    """(train rows, val rows) logged in ``work_dir``, over all its runs, in order."""
     runs = sorted(glob.glob(os.path.join(work_dir, '*', 'vis_data', 'scalars.json')))
     if not runs:
         raise FileNotFoundError(f'no */vis_data/scalars.json under {work_dir}')
-    rows = []
+    train, val, last_iter = {}, [], 0
     for path in runs:  # a resumed run continues in a new timestamped folder
         with open(path) as f:
-            rows += [json.loads(line) for line in f if line.strip()]
-    train = {r['step']: r for r in rows if 'loss' in r}
-    val = {r['step']: r for r in rows if any(k.startswith('coco/') for k in r)}
-    return [train[k] for k in sorted(train)], [val[k] for k in sorted(val)]
+            for row in map(json.loads, filter(str.strip, f)):
+                if 'loss' in row:
+                    train[row['step']] = row
+                    last_iter = row['step']
+                elif any(k.startswith('coco/') for k in row):
+                    # iteration-based val rows carry step 0: date them by the training log
+                    val.append(dict(row, step=last_iter))
+    return [train[k] for k in sorted(train)], val
 
 
 def plot_curves(work_dir, out_path):
@@ -55,6 +59,9 @@ def plot_curves(work_dir, out_path):
 def plot_predictions(config, checkpoint, out_path, num_images=8, score_thr=0.5):
     from mmdet.apis import inference_detector, init_detector
     from mmengine.config import Config
+
+    from se_backbones.checkpoint import allow_mmengine_checkpoints
+    allow_mmengine_checkpoints()  # the run's own checkpoint, under weights_only=True
     cfg = Config.fromfile(config)
     dataset = cfg.val_dataloader.dataset
     root = dataset.data_root

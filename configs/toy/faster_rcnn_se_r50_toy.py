@@ -1,5 +1,8 @@
 # Faster R-CNN SE-R50 on the toy shapes set (python -m se_backbones.data.toy_shapes): 128x128
-# images, 3 classes, trained from scratch on CPU in ~10 minutes (offline: no pretrained weights).
+# images, 3 classes, trained from scratch on CPU in about 7 minutes (offline: no pretrained
+# weights). With 1-4 objects per image, 128 RoIs per image and 300 proposals are plenty, and
+# make an iteration ~3x cheaper than mmdet's 512 / 1000; AdamW converges much faster from
+# scratch here than SGD (AP50 0.33 vs 0.06 after 100 iterations, measured).
 _base_ = '../faster_rcnn_se_r50.py'
 
 data_root = 'data/toy_shapes/'
@@ -10,7 +13,10 @@ metainfo = dict(
 model = dict(
     # from scratch: every stage trains and BN learns its statistics
     backbone=dict(init_cfg=None, frozen_stages=-1, norm_eval=False),
-    roi_head=dict(bbox_head=dict(num_classes=3)))
+    roi_head=dict(bbox_head=dict(num_classes=3)),
+    train_cfg=dict(
+        rpn_proposal=dict(nms_pre=500, max_per_img=300), rcnn=dict(sampler=dict(num=128))),
+    test_cfg=dict(rpn=dict(nms_pre=300, max_per_img=100)))
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
@@ -50,13 +56,17 @@ test_dataloader = val_dataloader
 val_evaluator = dict(ann_file=data_root + 'annotations/instances_val.json')
 test_evaluator = val_evaluator
 
-max_iters = 300
+max_iters = 400
 train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=max_iters, val_interval=100)
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=30),
-    dict(type='CosineAnnealingLR', by_epoch=False, begin=30, end=max_iters, eta_min=1e-4)
+    dict(type='CosineAnnealingLR', by_epoch=False, begin=30, end=max_iters, eta_min=1e-6)
 ]
-optim_wrapper = dict(optimizer=dict(lr=0.02), clip_grad=dict(max_norm=10, norm_type=2))
+optim_wrapper = dict(
+    _delete_=True,
+    type='OptimWrapper',
+    optimizer=dict(type='AdamW', lr=3e-4, weight_decay=1e-4),
+    clip_grad=dict(max_norm=10, norm_type=2))
 default_hooks = dict(
     logger=dict(interval=10),
     checkpoint=dict(by_epoch=False, interval=100, max_keep_ckpts=2),
