@@ -3,6 +3,7 @@ FLOPs and inference speed, in one table.
 
     python tools/benchmark_coco.py CFG [CFG ...] --checkpoints CKPT [CKPT ...]
                                    [--max-images N] [--cfg-options k=v ...] [--json out.json]
+                                   [--work-dir work_dirs/benchmark_coco]
 
 AP is mmdet's CocoMetric (pycocotools) on the config's test set. FLOPs are MMEngine's counts
 (one multiply-add = one FLOP) for the first test image at its test size; images/s is
@@ -11,7 +12,7 @@ data loading excluded, on this process's threads.
 """
 import argparse
 import json
-import tempfile
+import os
 import time
 
 import torch
@@ -35,16 +36,16 @@ class _Forward(torch.nn.Module):
         return self.model._forward(inputs, self.data_samples)
 
 
-def measure(config, checkpoint, cfg_options, max_images):
+def measure(config, checkpoint, cfg_options, max_images, work_dir):
     options = dict(cfg_options, load_from=checkpoint)
     if max_images:
         options['test_dataloader.dataset.indices'] = max_images
-    with tempfile.TemporaryDirectory() as work_dir:
-        runner = build_runner(argparse.Namespace(
-            config=config, launcher='none', work_dir=work_dir, cfg_options=options))
-        metrics = runner.test()
-        model = runner.model.eval()
-        batches = list(runner.test_dataloader)
+    name = os.path.splitext(os.path.basename(config))[0]
+    runner = build_runner(argparse.Namespace(config=config, launcher='none', cfg_options=options,
+                                             work_dir=os.path.join(work_dir, name)))
+    metrics = runner.test()
+    model = runner.model.eval()
+    batches = list(runner.test_dataloader)
     with torch.no_grad():
         first = model.data_preprocessor(batches[0], False)
         flops = FlopAnalyzer(_Forward(model, first['data_samples'][:1]),
@@ -79,12 +80,14 @@ def main(argv=None):
     parser.add_argument('--checkpoints', nargs='+', required=True)
     parser.add_argument('--max-images', type=int, help='evaluate the first N test images only')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
+    parser.add_argument('--work-dir', default='work_dirs/benchmark_coco',
+                        help='logs of each evaluation go to WORK_DIR/<config name>')
     parser.add_argument('--json', help='also write the rows to this JSON file')
     args = parser.parse_args(argv)
     if len(args.configs) != len(args.checkpoints):
         parser.error(f'{len(args.configs)} configs but {len(args.checkpoints)} checkpoints: '
                      'give one checkpoint per config')
-    rows = [measure(c, k, args.cfg_options, args.max_images)
+    rows = [measure(c, k, args.cfg_options, args.max_images, args.work_dir)
             for c, k in zip(args.configs, args.checkpoints)]
     print_table(rows)
     if args.json:

@@ -33,6 +33,9 @@ def main(argv=None):
                if args.cfg_options else [CONFIG, '--work-dir', args.work_dir])
 
     _, val = plot_results.read_scalars(args.work_dir)
+    if not val:
+        raise RuntimeError(f'{args.work_dir}: no COCO metrics were logged: the model made no '
+                           'detections above the score threshold')
     final = val[-1]
     print(f"\nFaster R-CNN SE-R50 on the toy val set after {final['step']} iterations "
           '(COCO bbox metrics, pycocotools):')

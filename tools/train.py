@@ -8,6 +8,8 @@ import argparse
 import os
 import os.path as osp
 
+import torch
+
 from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
@@ -37,6 +39,17 @@ def parse_args(argv=None):
     return args
 
 
+def setup_cpu_ddp(cfg):
+    """MMEngine's DDP assumes CUDA (``torch.cuda.set_device``, ``device_ids=[rank]``): on CPU
+    join torchrun's process group with gloo first and wrap the model without device ids."""
+    import torch.distributed as dist
+    if not dist.is_initialized():
+        dist.init_process_group(backend='gloo')
+    cfg.setdefault('model_wrapper_cfg', dict(
+        type='MMDistributedDataParallel', device_ids=None, broadcast_buffers=False,
+        find_unused_parameters=cfg.get('find_unused_parameters', False)))
+
+
 def build_runner(args):
     """The Runner for ``args`` (shared with tools/test.py)."""
     cfg = Config.fromfile(args.config)
@@ -57,7 +70,13 @@ def build_runner(args):
         cfg.resume, cfg.load_from = True, None
     elif resume is not None:
         cfg.resume, cfg.load_from = True, resume
+    if cfg.get('visualizer'):
+        # a fixed name makes a second Runner in one process reuse the first one's visualizer
+        # (and log into its work dir); without it MMEngine names it after the experiment
+        cfg.visualizer.pop('name', None)
     allow_mmengine_checkpoints()  # torch>=2.6 loads with weights_only=True
+    if cfg.launcher == 'pytorch' and not torch.cuda.is_available():
+        setup_cpu_ddp(cfg)
     return Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
 
 

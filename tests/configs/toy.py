@@ -47,6 +47,8 @@ def toy_config(config, data_root, work_dir, **kwargs):
                  model.get('roi_head', {}).get('mask_head')):
         if head is not None:
             head.num_classes = 3
+    if 'bbox_head' in model:  # single-stage: keep every box, so an untrained model has some
+        model.test_cfg.score_thr = 0.0
     if 'mask_head' in model.get('roi_head', {}):
         for pipeline in (cfg.train_dataloader.dataset.pipeline,
                          cfg.val_dataloader.dataset.pipeline):

@@ -20,7 +20,8 @@ def test_se_and_plain_side_by_side(toy_root, tmp_path, capsys):
     options = {k: v for k, v in toy_options(toy_root, str(tmp_path)).items()
                if k.startswith('val_')}
     options = {k.replace('val_', 'test_', 1): v for k, v in options.items()}
-    rows = main([*configs, '--checkpoints', *checkpoints, '--max-images', '4', '--cfg-options',
+    rows = main([*configs, '--checkpoints', *checkpoints, '--max-images', '4',
+                 '--work-dir', str(tmp_path), '--cfg-options',
                  *[f'{k}={v}' for k, v in options.items()]])
     out = capsys.readouterr().out
     assert [r['backbone'] for r in rows] == ['SEResNet-50', 'ResNet-50']
