@@ -32,6 +32,12 @@ run_step() {
   log "$name done ($((SECONDS - t0))s)"
 }
 
+# pip, minus one line per package about this machine's configured-but-absent local indexes
+pip() {
+  "$PY" -m pip "$@" 2>&1 | grep -v 'is neither a file nor a directory'
+  return "${PIPESTATUS[0]}"
+}
+
 fingerprint() {
   cat "$ROOT/pyproject.toml" "$ROOT/tools/setup.sh" | sha256sum | cut -d' ' -f1
 }
@@ -59,13 +65,13 @@ find_mmcv_wheel() {
 
 build_mmcv_wheel() {
   local src; src=$(mktemp -d)
-  "$PY" -m pip download -q --no-deps --no-binary :all: "mmcv==$MMCV_VERSION" -d "$src"
+  pip download -q --no-deps --no-binary :all: "mmcv==$MMCV_VERSION" -d "$src"
   tar xzf "$src/mmcv-$MMCV_VERSION.tar.gz" -C "$src"
   # torch 2.14's headers need C++20; mmcv 2.1.0 asks for C++14/17.
   sed -i 's/-std=c++17/-std=c++20/g; s/-std=c++14/-std=c++20/g' "$src/mmcv-$MMCV_VERSION/setup.py"
   mkdir -p "$CACHE"
   (cd "$src/mmcv-$MMCV_VERSION" && MMCV_WITH_OPS=1 FORCE_CUDA=0 MAX_JOBS=2 \
-     "$PY" -m pip wheel --no-build-isolation --no-deps . -w "$CACHE")
+     pip wheel --no-build-isolation --no-deps . -w "$CACHE")
   rm -rf "$src"
 }
 
@@ -75,7 +81,7 @@ if [ ! -x "$PY" ]; then
     "$PYTHON" -m venv "$VENV"
 fi
 run_step "install torch 2.14.1 + build tools" "Check that pip can reach PyPI (or the local torch wheels), then rerun." \
-  "$PY" -m pip install -q "${TORCH_PINS[@]}" "${BUILD_PINS[@]}"
+  pip install -q "${TORCH_PINS[@]}" "${BUILD_PINS[@]}"
 
 if ! MMCV_WHL=$(find_mmcv_wheel); then
   log "no cached mmcv $MMCV_VERSION wheel: building it from source (about 10 minutes on 2 cores)"
@@ -88,7 +94,7 @@ log "mmcv wheel: $MMCV_WHL"
 
 run_step "install mmcv, the OpenMMLab toolkits, timm and se_backbones" \
   "Check that pip can reach PyPI, then rerun; 'pip install -e .[all,tests]' inside .venv shows the full error." \
-  "$PY" -m pip install -q "$MMCV_WHL" -e "$ROOT[all,tests]"
+  pip install -q "$MMCV_WHL" -e "$ROOT[all,tests]"
 
 run_step "check imports (mmcv.ops, mmdet, mmseg, mmpretrain, timm, se_backbones)" \
   "A package imported wrongly; the traceback above names it. Delete .venv and rerun for a clean install." \

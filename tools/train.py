@@ -17,10 +17,26 @@ from mmengine.runner import Runner
 from se_backbones.checkpoint import allow_mmengine_checkpoints
 
 
+def add_runner_args(parser):
+    """Options shared with tools/test.py."""
+    parser.add_argument('--work-dir', help='the dir to save logs (and models)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, key=value (see mmdet\'s docs)')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def parse_runner_args(parser, argv):
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Train a model with MMEngine\'s Runner')
     parser.add_argument('config', help='train config file path')
-    parser.add_argument('--work-dir', help='the dir to save logs and models')
+    add_runner_args(parser)
     parser.add_argument('--amp', action='store_true',
                         help='automatic mixed precision (bf16 autocast on CPU)')
     parser.add_argument('--auto-scale-lr', action='store_true',
@@ -29,14 +45,7 @@ def parse_args(argv=None):
         '--resume', nargs='?', type=str, const='auto',
         help='resume from this checkpoint, or without a value from the latest one in the '
         'work dir')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, key=value (see mmdet\'s docs)')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    return parse_runner_args(parser, argv)
 
 
 def setup_cpu_ddp(cfg):
