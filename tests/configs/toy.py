@@ -33,6 +33,15 @@ def toy_options(data_root, work_dir, max_iters=1, val_interval=1, num_train=4, n
     }
 
 
+def toy_test_options(data_root, work_dir, **kwargs):
+    """--cfg-options for evaluating a configs/toy/* model on the toy set in ``data_root``;
+    boxes of any score are kept, so an untrained model has some."""
+    options = {k.replace('val_', 'test_', 1): v
+               for k, v in toy_options(data_root, work_dir, **kwargs).items()
+               if k.startswith('val_')}
+    return dict(options, **{'model.test_cfg.rcnn.score_thr': 0.0})
+
+
 def toy_config(config, data_root, work_dir, **kwargs):
     """``config`` (a COCO config of ours) with the toy config's data, at tiny size."""
     cfg = Config.fromfile(os.path.join(CONFIGS, config))

@@ -5,7 +5,7 @@ from mmdet.registry import MODELS
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
-from tests.configs.toy import CONFIGS, toy_options
+from tests.configs.toy import CONFIGS, toy_test_options
 from tools.benchmark_coco import main
 
 
@@ -17,9 +17,7 @@ def test_se_and_plain_side_by_side(toy_root, tmp_path, capsys):
             model = MODELS.build(Config.fromfile(config).model)
         checkpoints.append(str(tmp_path / (os.path.basename(config) + '.pth')))
         torch.save({'state_dict': model.state_dict()}, checkpoints[-1])
-    options = {k: v for k, v in toy_options(toy_root, str(tmp_path)).items()
-               if k.startswith('val_')}
-    options = {k.replace('val_', 'test_', 1): v for k, v in options.items()}
+    options = toy_test_options(toy_root, str(tmp_path))
     rows = main([*configs, '--checkpoints', *checkpoints, '--max-images', '4',
                  '--work-dir', str(tmp_path), '--cfg-options',
                  *[f'{k}={v}' for k, v in options.items()]])

@@ -5,7 +5,8 @@ import sys
 
 import torch
 
-from tests.configs.toy import ROOT, TOY, toy_options
+from tests.configs.toy import ROOT, TOY, toy_options, toy_test_options
+from tools import test as test_tool
 
 
 def cfg_options(options):
@@ -29,6 +30,13 @@ def test_train_then_resume_from_the_last_checkpoint(toy_root, tmp_path):
     assert 'resumed' in log.lower() and 'Iter(train) [3/4]' in log
     checkpoint = torch.load(os.path.join(work_dir, 'iter_4.pth'), weights_only=False)
     assert checkpoint['meta']['iter'] == 4 and 'optimizer' in checkpoint
+
+    # tools/test.py evaluates that checkpoint and dumps the predictions
+    options = toy_test_options(toy_root, str(tmp_path / 'test'))
+    out = str(tmp_path / 'predictions.pkl')
+    metrics = test_tool.main([TOY, os.path.join(work_dir, 'iter_4.pth'), '--out', out,
+                              '--work-dir', str(tmp_path / 'test'), *cfg_options(options)])
+    assert set(metrics) >= {'coco/bbox_mAP', 'coco/bbox_mAP_50'} and os.path.getsize(out) > 0
 
 
 def test_dist_train_two_processes_gloo(toy_root, tmp_path):
