@@ -19,7 +19,7 @@ import torch
 from mmengine.analysis import FlopAnalyzer
 from mmengine.config import DictAction
 
-from tools.train import build_runner
+from se_backbones.runner import build_runner
 
 COLUMNS = ('bbox_mAP', 'bbox_mAP_50', 'bbox_mAP_75', 'bbox_mAP_s', 'bbox_mAP_m', 'bbox_mAP_l',
            'segm_mAP')

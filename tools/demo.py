@@ -12,7 +12,8 @@ import os
 from mmengine.config import DictAction
 
 from se_backbones.data import make_toy_shapes
-from tools import plot_results, train
+from se_backbones.runner import build_runner
+from se_backbones.visualization import plot_run, read_scalars
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG = os.path.join(ROOT, 'configs', 'toy', 'faster_rcnn_se_r50_toy.py')
@@ -28,11 +29,15 @@ def main(argv=None):
 
     written = make_toy_shapes(args.data_root)
     print(f"toy shapes set {'written to' if written else 'found in'} {args.data_root}")
-    train.main([CONFIG, '--work-dir', args.work_dir, '--cfg-options',
-                *[f'{k}={v}' for k, v in args.cfg_options.items()]]
-               if args.cfg_options else [CONFIG, '--work-dir', args.work_dir])
+    root = args.data_root.rstrip('/') + '/'
+    options = {f'{split}_dataloader.dataset.data_root': root for split in ('train', 'val', 'test')}
+    options.update({f'{split}_evaluator.ann_file': root + 'annotations/instances_val.json'
+                    for split in ('val', 'test')})
+    options.update(args.cfg_options)
+    build_runner(argparse.Namespace(config=CONFIG, work_dir=args.work_dir, launcher='none',
+                                    cfg_options=options)).train()
 
-    _, val = plot_results.read_scalars(args.work_dir)
+    _, val = read_scalars(args.work_dir)
     if not val:
         raise RuntimeError(f'{args.work_dir}: no COCO metrics were logged: the model made no '
                            'detections above the score threshold')
@@ -42,7 +47,7 @@ def main(argv=None):
     print('| ' + ' | '.join(METRICS) + ' |')
     print('|' + '---:|' * len(METRICS))
     print('| ' + ' | '.join(f"{final[f'coco/{m}']:.3f}" for m in METRICS) + ' |')
-    plot_results.main([args.work_dir])
+    plot_run(args.work_dir)
     return final
 
 

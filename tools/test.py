@@ -5,7 +5,7 @@
 """
 import argparse
 
-from tools.train import add_runner_args, build_runner, parse_runner_args
+from se_backbones.runner import add_runner_args, build_runner, parse_runner_args
 
 
 def parse_args(argv=None):

@@ -31,3 +31,21 @@ se_x101_32x4d = dict(
     init_cfg=dict(type='se_backbones.TimmPretrained', model_name='seresnext101_32x4d.gluon_in1k',
                   missing_ok=True),
     **_detection)
+
+# mmseg: SE-ResNet-50 with the layouts of mmseg's ResNetV1c configs (SyncBN, BN trained,
+# contract_dilation). timm has SE-R50 ImageNet weights only for the 7x7 stem (its deep-stem
+# seresnet50t has none), so the stem stays 7x7: a deep stem would start from random weights.
+_segmentation = dict(
+    _delete_=True,
+    type='se_backbones.SEResNet',
+    depth=50,
+    num_stages=4,
+    out_indices=(0, 1, 2, 3),
+    norm_cfg=dict(type='SyncBN', requires_grad=True),
+    norm_eval=False,
+    style='pytorch',
+    contract_dilation=True,
+    init_cfg=dict(type='se_backbones.TimmPretrained', model_name='seresnet50.ra2_in1k',
+                  missing_ok=True))
+se_r50_d8 = dict(dilations=(1, 1, 2, 4), strides=(1, 2, 1, 1), **_segmentation)  # output stride 8
+se_r50_seg = dict(dilations=(1, 1, 1, 1), strides=(1, 2, 2, 2), **_segmentation)  # for UPerNet

@@ -1,15 +1,18 @@
-"""A deterministic toy dataset of coloured shapes, written on demand in COCO format.
+"""A deterministic toy dataset of coloured shapes, written on demand, for the three toolkits.
 
 Each image has a random background (a colour gradient plus noise) and 1-4 shapes (circle,
 square, triangle) of varied size, colour and position, which may overlap; later shapes occlude
-earlier ones, and the stored polygons, boxes and areas are the visible parts' outlines.
+earlier ones, and the stored polygons, boxes, areas and masks are the visible parts.
 
-    python -m se_backbones.data.toy_shapes data/toy_shapes      # or: make_toy_shapes(root)
+    python -m se_backbones.data.toy_shapes data/toy_shapes [--task det|seg|cls]
 
-Layout (mmdet's CocoDataset reads it as is)::
+Layouts, read as they are by mmdet's ``CocoDataset``, mmseg's ``BaseSegDataset`` and
+mmpretrain's ``CustomDataset``::
 
-    root/train/000000.png ...  root/val/000000.png ...
-    root/annotations/instances_train.json  root/annotations/instances_val.json
+    det: root/{train,val}/000000.png, root/annotations/instances_{train,val}.json
+    seg: root/img_dir/{train,val}/000000.png, root/ann_dir/{train,val}/000000.png
+         (label 0 background, 1 circle, 2 square, 3 triangle)
+    cls: root/{train,val}/{circle,square,triangle}/000000.png (one shape per image)
 """
 import argparse
 import json
@@ -97,8 +100,51 @@ def write_split(root, split, num_images, seed, size=128):
         json.dump(dict(images=images, annotations=annotations, categories=categories), f)
 
 
-def make_toy_shapes(root, num_train=400, num_val=100, size=128, seed=0):
-    """Write the toy set under ``root`` unless the same version and sizes are there already.
+def write_segmentation_split(root, split, num_images, seed, size=128):
+    """Write ``root/img_dir/split/*.png`` and label maps ``root/ann_dir/split/*.png``."""
+    rng = np.random.default_rng(seed)
+    for folder in ('img_dir', 'ann_dir'):
+        os.makedirs(os.path.join(root, folder, split), exist_ok=True)
+    for image_id in range(num_images):
+        image, objects = make_image(rng, size, size)
+        labels = np.zeros((size, size), np.uint8)
+        for label, mask in objects:
+            labels[mask] = label + 1
+        cv2.imwrite(os.path.join(root, 'img_dir', split, f'{image_id:06d}.png'), image[:, :, ::-1])
+        cv2.imwrite(os.path.join(root, 'ann_dir', split, f'{image_id:06d}.png'), labels)
+
+
+def write_classification_split(root, split, num_images, seed, size=128):
+    """Write ``root/split/<class>/*.png`` with one shape per image."""
+    rng = np.random.default_rng(seed)
+    for name in CLASSES:
+        os.makedirs(os.path.join(root, split, name), exist_ok=True)
+    image_id = 0
+    while image_id < num_images:
+        image, objects = make_image(rng, size, size, max_objects=1)
+        if not objects:  # too small to see
+            continue
+        name = CLASSES[objects[0][0]]
+        cv2.imwrite(os.path.join(root, split, name, f'{image_id:06d}.png'), image[:, :, ::-1])
+        image_id += 1
+
+
+WRITERS = {'det': write_split, 'seg': write_segmentation_split,
+           'cls': write_classification_split}
+
+
+def make_toy_shapes(root, num_train=400, num_val=100, size=128, seed=0, task='det'):
+    """Write the toy set for ``task`` under ``root`` unless the same version, task and sizes
+    are there already.
+
+    Args:
+        root (str): Output folder.
+        num_train (int): Training images. Default: 400.
+        num_val (int): Validation images. Default: 100.
+        size (int): Image side in pixels. Default: 128.
+        seed (int): The train split's seed; val uses ``seed + 1``. Default: 0.
+        task (str): ``'det'`` (COCO detection and instance masks), ``'seg'`` (semantic label
+            maps) or ``'cls'`` (one shape per image, a folder per class). Default: 'det'.
 
     Returns:
         bool: True if it was written, False if it was up to date.
@@ -109,23 +155,26 @@ def make_toy_shapes(root, num_train=400, num_val=100, size=128, seed=0):
         >>> make_toy_shapes(root, num_train=4, num_val=2), make_toy_shapes(root, 4, 2)
         (True, False)
     """
+    if task not in WRITERS:
+        raise ValueError(f'make_toy_shapes: task must be one of {sorted(WRITERS)}, got {task!r}')
     stamp_path = os.path.join(root, 'VERSION')
-    stamp = f'{VERSION} {num_train} {num_val} {size} {seed}'
+    stamp = f'{VERSION} {task} {num_train} {num_val} {size} {seed}'
     if os.path.exists(stamp_path) and open(stamp_path).read() == stamp:
         return False
-    write_split(root, 'train', num_train, seed, size)
-    write_split(root, 'val', num_val, seed + 1, size)
+    WRITERS[task](root, 'train', num_train, seed, size)
+    WRITERS[task](root, 'val', num_val, seed + 1, size)
     with open(stamp_path, 'w') as f:
         f.write(stamp)
     return True
 
 
 if __name__ == '__main__':
-    parser = argparse.ArgumentParser(description='Write the toy shapes dataset (COCO format).')
+    parser = argparse.ArgumentParser(description='Write the toy shapes dataset.')
     parser.add_argument('root', nargs='?', default='data/toy_shapes')
+    parser.add_argument('--task', choices=sorted(WRITERS), default='det')
     parser.add_argument('--num-train', type=int, default=400)
     parser.add_argument('--num-val', type=int, default=100)
     parser.add_argument('--size', type=int, default=128)
     args = parser.parse_args()
-    written = make_toy_shapes(args.root, args.num_train, args.num_val, args.size)
+    written = make_toy_shapes(args.root, args.num_train, args.num_val, args.size, task=args.task)
     print(f"{args.root}: {'written' if written else 'up to date'}")
