@@ -64,6 +64,9 @@ def build_runner(args):
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
     if getattr(args, 'amp', False):
+        if not torch.cuda.is_available():
+            raise ValueError('--amp: MMEngine\'s AmpOptimWrapper needs a GPU (CUDA); none is '
+                             'available, train without --amp')
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     if getattr(args, 'auto_scale_lr', False):

@@ -14,7 +14,7 @@ def parse_args(argv=None):
     parser.add_argument('config', help='train config file path')
     add_runner_args(parser)
     parser.add_argument('--amp', action='store_true',
-                        help='automatic mixed precision (bf16 autocast on CPU)')
+                        help='automatic mixed precision (MMEngine\'s AmpOptimWrapper: GPU only)')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the learning rate by the total batch size')
     parser.add_argument(

@@ -1,10 +1,13 @@
+import argparse
 import glob
 import os
 import subprocess
 import sys
 
+import pytest
 import torch
 
+from se_backbones.runner import build_runner
 from tests.configs.toy import ROOT, TOY, toy_options, toy_test_options
 from tools import test as test_tool
 
@@ -51,3 +54,11 @@ def test_dist_train_two_processes_gloo(toy_root, tmp_path):
     assert os.path.exists(os.path.join(work_dir, 'iter_2.pth'))
     log = open(glob.glob(os.path.join(work_dir, '*', '*.log'))[0]).read()
     assert "'world_size': 2" in log or 'world_size: 2' in log or 'Distributed training: True' in log
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='MMEngine AMP works with a GPU')
+def test_amp_without_a_gpu_is_one_clear_error(tmp_path):
+    args = argparse.Namespace(config=TOY, amp=True, launcher='none', work_dir=str(tmp_path),
+                              cfg_options=None)
+    with pytest.raises(ValueError, match="--amp: MMEngine's AmpOptimWrapper needs a GPU"):
+        build_runner(args)
