@@ -1,5 +1,6 @@
 # SE-ResNet-50 classifier on the toy shapes (python -m se_backbones.data.toy_shapes
-# data/toy_shapes_cls --task cls): one shape per 128x128 image, 3 classes, from scratch on CPU.
+# data/toy_shapes_cls --task cls): one large shape per 128x128 image, 3 classes, from scratch on
+# CPU in about 4 minutes.
 _base_ = '../classification/seresnet50_timm_8xb32_in1k.py'
 
 data_root = 'data/toy_shapes_cls/'
@@ -28,7 +29,7 @@ test_dataloader = val_dataloader
 val_evaluator = dict(type='Accuracy', topk=(1, ))
 test_evaluator = val_evaluator
 
-max_iters = 200
+max_iters = 500
 train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=max_iters, val_interval=100)
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=20),
@@ -37,7 +38,7 @@ param_scheduler = [
 optim_wrapper = dict(
     _delete_=True,
     type='OptimWrapper',
-    optimizer=dict(type='AdamW', lr=1e-3, weight_decay=1e-4))
+    optimizer=dict(type='AdamW', lr=3e-4, weight_decay=1e-4))
 default_hooks = dict(
     logger=dict(interval=10),
     checkpoint=dict(by_epoch=False, interval=100, max_keep_ckpts=2))
