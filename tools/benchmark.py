@@ -1,0 +1,173 @@
+"""Speed and memory of our SE backbones against timm, mmpretrain and plain ResNet, side by side.
+
+    python tools/benchmark.py [--batch 4] [--size 224] [--threads 2] [--rounds 5]
+                              [--channels-last] [--compile] [--json out.json]
+
+One process, one input, one thread count; the models take turns in every round (interleaved),
+and the median and spread over rounds are reported. Measured per model: eval forward latency
+(no_grad), train step time (forward + backward of the summed stage outputs), peak extra memory
+of one train step (max RSS growth in a fresh child process, after the model and input exist),
+params and FLOPs (MMEngine's counts at the input size, one image). Ratios: ours / plain ResNet
+(the floor) and ours / each SE peer.
+"""
+import argparse
+import json
+import multiprocessing
+import resource
+import statistics
+import time
+
+import torch
+
+MODELS = {  # name: (family, builder), built lazily
+    'ours SE-R50': ('SE-R50', lambda: _ours('SEResNet', depth=50)),
+    'timm seresnet50': ('SE-R50', lambda: _timm('seresnet50')),
+    'mmpretrain SEResNet-50': ('SE-R50', lambda: _mmpretrain('SEResNet', depth=50)),
+    'mmdet ResNet-50 (no SE)': ('SE-R50', lambda: _mmdet('ResNet', depth=50)),
+    'ours SE-X50': ('SE-X50', lambda: _ours('SEResNeXt', depth=50, groups=32, base_width=4)),
+    'timm seresnext50_32x4d': ('SE-X50', lambda: _timm('seresnext50_32x4d')),
+    'mmpretrain SEResNeXt-50': ('SE-X50', lambda: _mmpretrain(
+        'SEResNeXt', depth=50, groups=32, width_per_group=4)),
+    'mmdet ResNeXt-50 (no SE)': ('SE-X50', lambda: _mmdet(
+        'ResNeXt', depth=50, groups=32, base_width=4)),
+}
+
+
+def _ours(name, **kwargs):
+    import se_backbones
+    return getattr(se_backbones, name)(out_indices=(0, 1, 2, 3), **kwargs)
+
+
+def _timm(name):
+    import timm
+    model = timm.create_model(name, pretrained=False, num_classes=0, global_pool='')
+    model.forward = model.forward_features  # the backbone only, as the others
+    return model
+
+
+def _mmpretrain(name, **kwargs):
+    import mmpretrain.models.backbones as backbones
+    return getattr(backbones, name)(out_indices=(0, 1, 2, 3), **kwargs)
+
+
+def _mmdet(name, **kwargs):
+    import mmdet.models.backbones as backbones
+    return getattr(backbones, name)(out_indices=(0, 1, 2, 3), norm_eval=False, **kwargs)
+
+
+def _total(out):
+    return sum(o.float().sum() for o in out) if isinstance(out, (tuple, list)) else out.sum()
+
+
+def prepare(name, args):
+    model = MODELS[name][1]()
+    x = torch.randn(args.batch, 3, args.size, args.size)
+    if args.channels_last:
+        model, x = model.to(memory_format=torch.channels_last), x.contiguous(
+            memory_format=torch.channels_last)
+    if args.compile:
+        model = torch.compile(model)
+    return model, x
+
+
+def forward_time(model, x):
+    model.eval()
+    with torch.no_grad():
+        start = time.perf_counter()
+        model(x)
+    return time.perf_counter() - start
+
+
+def train_time(model, x):
+    model.train()
+    start = time.perf_counter()
+    _total(model(x)).backward()
+    model.zero_grad(set_to_none=True)
+    return time.perf_counter() - start
+
+
+def _peak_memory_child(name, args, queue):
+    torch.set_num_threads(args.threads)
+    model, x = prepare(name, args)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    train_time(model, x)
+    queue.put((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024)  # MiB
+
+
+def peak_train_memory(name, args):
+    """Max RSS growth (MiB) of one train step, in a fresh process."""
+    ctx = multiprocessing.get_context('spawn')
+    queue = ctx.Queue()
+    child = ctx.Process(target=_peak_memory_child, args=(name, args, queue))
+    child.start()
+    value = queue.get()
+    child.join()
+    return value
+
+
+def complexity(model, size):
+    from mmengine.analysis import get_model_complexity_info
+    info = get_model_complexity_info(model, input_shape=(3, size, size), show_table=False,
+                                     show_arch=False)
+    return info['params'], info['flops']
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--batch', type=int, default=4)
+    parser.add_argument('--size', type=int, default=224)
+    parser.add_argument('--threads', type=int, default=2)
+    parser.add_argument('--rounds', type=int, default=5)
+    parser.add_argument('--models', nargs='+', default=list(MODELS), choices=list(MODELS))
+    parser.add_argument('--channels-last', action='store_true')
+    parser.add_argument('--compile', action='store_true', help='torch.compile every model')
+    parser.add_argument('--json', help='also write the results to this JSON file')
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    from mmengine.logging import MMLogger
+    MMLogger.get_current_instance().setLevel('ERROR')
+
+    prepared = {name: prepare(name, args) for name in args.models}
+    rows = {name: dict(name=name, family=MODELS[name][0], forward=[], train=[])
+            for name in args.models}
+    for name, (model, x) in prepared.items():  # warm-up (and compilation)
+        forward_time(model, x), train_time(model, x)
+    for _ in range(args.rounds):  # interleaved: every model once per round
+        for name, (model, x) in prepared.items():
+            rows[name]['forward'].append(forward_time(model, x))
+            rows[name]['train'].append(train_time(model, x))
+    for name, row in rows.items():
+        plain_model = MODELS[name][1]()
+        row['params'], row['flops'] = complexity(plain_model, args.size)
+        row['memory_mib'] = peak_train_memory(name, args)
+        for key in ('forward', 'train'):
+            row[f'{key}_median'] = statistics.median(row[key])
+            row[f'{key}_spread'] = max(row[key]) - min(row[key])
+
+    print(f'batch {args.batch}, {args.size}x{args.size}, {args.threads} threads, '
+          f'{args.rounds} interleaved rounds, channels_last={args.channels_last}, '
+          f'compile={args.compile}; times are medians (spread = max - min)')
+    print('| model | params (M) | GFLOPs | forward ms | train step ms | train peak MiB |')
+    print('|---|---:|---:|---:|---:|---:|')
+    for row in rows.values():
+        print(f"| {row['name']} | {row['params'] / 1e6:.2f} | {row['flops'] / 1e9:.2f} | "
+              f"{row['forward_median'] * 1e3:.0f} ± {row['forward_spread'] * 1e3:.0f} | "
+              f"{row['train_median'] * 1e3:.0f} ± {row['train_spread'] * 1e3:.0f} | "
+              f"{row['memory_mib']:.0f} |")
+    print('\n| ratio | forward | train step | train peak memory |')
+    print('|---|---:|---:|---:|')
+    for ours in (r for r in rows.values() if r['name'].startswith('ours')):
+        for other in rows.values():
+            if other['family'] == ours['family'] and other is not ours:
+                print(f"| {ours['name']} / {other['name']} | "
+                      f"{ours['forward_median'] / other['forward_median']:.3f} | "
+                      f"{ours['train_median'] / other['train_median']:.3f} | "
+                      f"{ours['memory_mib'] / max(other['memory_mib'], 1e-9):.3f} |")
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(list(rows.values()), f, indent=1)
+    return rows
+
+
+if __name__ == '__main__':
+    main()
