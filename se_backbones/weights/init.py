@@ -52,8 +52,11 @@ class TimmPretrained:
         they are unavailable and ``missing_ok``."""
         arch = timm_arch(self.model_name)
         reference = reference_backbone(arch)
-        mismatched = [f'{a}={getattr(module, a, None)!r} (needs {getattr(reference, a, None)!r})'
-                      for a in ARCH_ATTRS if getattr(module, a, None) != getattr(reference, a, None)]
+        mismatched = []
+        for attr in ARCH_ATTRS:
+            have, need = getattr(module, attr, None), getattr(reference, attr, None)
+            if have != need:
+                mismatched.append(f'{attr}={have!r} (needs {need!r})')
         if type(module).__name__ != type(reference).__name__ or mismatched:
             raise ValueError(
                 f'TimmPretrained: {type(module).__name__} is not the architecture of '

@@ -185,7 +185,8 @@ def test_dcn_and_plugins():
 
 
 @pytest.mark.parametrize('kwargs,error,match', [
-    (dict(depth=20), ValueError, r'depth must be one of \[18, 26, 34, 50, 101, 152, 200, 269\], got 20'),
+    (dict(depth=20), ValueError,
+     r'depth must be one of \[18, 26, 34, 50, 101, 152, 200, 269\], got 20'),
     (dict(depth=50, num_stages=5), ValueError, 'num_stages must be 1, 2, 3 or 4'),
     (dict(depth=50, se_ratio=(16, 16)), ValueError, 'se_ratio must be one int or 4 of them'),
     (dict(depth=50, se_ratio=0), ValueError, 'se_ratio must hold positive ints'),

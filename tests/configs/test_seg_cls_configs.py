@@ -29,7 +29,8 @@ def toy_seg_root(tmp_path_factory):
 
 def conv_layout(backbone):
     return {name: (m.stride, m.dilation, m.padding) for name, m in backbone.named_modules()
-            if isinstance(m, torch.nn.Conv2d) and name.startswith('layer') and '.se_layer.' not in name}
+            if isinstance(m, torch.nn.Conv2d) and name.startswith('layer')
+            and '.se_layer.' not in name}
 
 
 def test_d8_dilations_are_mmseg_resnetv1c_ones():
@@ -43,7 +44,8 @@ def test_d8_dilations_are_mmseg_resnetv1c_ones():
     assert conv_layout(ours_model) == conv_layout(mmseg_model)
     assert ours_model.layer4[0].conv2.dilation == (2, 2)  # contracted: 4 // 2
     assert ours_model.layer4[1].conv2.dilation == (4, 4)
-    assert ours_model.layer3[0].conv2.stride == (1, 1) and ours_model.layer2[0].conv2.stride == (2, 2)
+    assert ours_model.layer3[0].conv2.stride == (1, 1)
+    assert ours_model.layer2[0].conv2.stride == (2, 2)
     assert not ours_model.deep_stem  # timm's SE-R50 weights have the 7x7 stem
 
 
