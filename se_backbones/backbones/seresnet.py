@@ -4,7 +4,7 @@ from mmcv.cnn import build_conv_layer, build_norm_layer
 from mmdet.models.backbones.resnet import BasicBlock, Bottleneck
 from mmseg.models.backbones.resnet import ResNet
 
-from ..layers import SELayer
+from ..layers import SELayer, scale_add_relu
 from ..registry import MODELS
 from ..weights import TimmPretrained
 
@@ -31,22 +31,21 @@ class SEBlockMixin:
         self.act_before_se = act_before_se
 
     def forward(self, x):
-        """relu(se(residual(x)) + identity(x))."""
+        """relu(se(residual(x)) + identity(x)); SE's scale, the add and the ReLU are one
+        function that keeps no copy of the scaled branch for backward."""
 
         def _inner_forward(x):
             out = self.residual(x)
             if self.act_before_se:
                 out = self.relu(out)
-            if self.se_layer is not None:
-                out = self.se_layer(out)
             identity = x if self.downsample is None else self.downsample(x)
-            return out + identity
+            if self.se_layer is None:
+                return self.relu(out + identity)
+            return scale_add_relu(out, self.se_layer.gate(out), identity)
 
         if self.with_cp and x.requires_grad:
-            out = cp.checkpoint(_inner_forward, x, use_reentrant=False)
-        else:
-            out = _inner_forward(x)
-        return self.relu(out)
+            return cp.checkpoint(_inner_forward, x, use_reentrant=False)
+        return _inner_forward(x)
 
 
 class SEBasicBlock(SEBlockMixin, BasicBlock):

@@ -73,6 +73,10 @@ class SELayer(BaseModule):
         self.conv2 = ConvModule(
             squeeze_channels, channels, 1, bias=bias, conv_cfg=conv_cfg, act_cfg=act_cfg[1])
 
+    def gate(self, x):
+        """The excitation of ``x`` (N, C, H, W): one factor per channel, (N, C, 1, 1)."""
+        return self.conv2(self.conv1(self.global_avgpool(x)))
+
     def forward(self, x):
-        """Scale ``x`` (N, C, H, W) channel-wise by the excitation of its pooled features."""
-        return x * self.conv2(self.conv1(self.global_avgpool(x)))
+        """Scale ``x`` (N, C, H, W) channel-wise by its excitation."""
+        return x * self.gate(x)

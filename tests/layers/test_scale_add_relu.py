@@ -1,0 +1,67 @@
+import pytest
+import torch
+
+import se_backbones.backbones.seresnet as seresnet
+from se_backbones import SEResNet
+from se_backbones.layers import scale_add_relu
+from se_backbones.layers.scale_add_relu import _ScaleAddReLU
+from tests.helpers import randomize_
+from tools.benchmark import saved_activations_mib
+
+
+def plain(x, gate, identity):
+    return torch.relu(x * gate + identity)
+
+
+def test_gradcheck_float64():
+    x = torch.randn(2, 5, 4, 3, dtype=torch.float64, requires_grad=True)
+    gate = (torch.rand(2, 5, 1, 1, dtype=torch.float64) * 0.9 + 0.05).requires_grad_()
+    identity = torch.randn(2, 5, 4, 3, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(_ScaleAddReLU.apply, (x, gate, identity))
+
+
+@pytest.mark.parametrize('channels_last', [False, True])
+def test_equals_the_straightforward_formula_forward_and_backward(channels_last):
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(3, 16, 7, 5, generator=gen)
+    gate = torch.sigmoid(torch.randn(3, 16, 1, 1, generator=gen))
+    identity = torch.randn(3, 16, 7, 5, generator=gen)
+    if channels_last:
+        x, identity = (t.contiguous(memory_format=torch.channels_last) for t in (x, identity))
+    grad = torch.randn(3, 16, 7, 5, generator=gen)
+    results = []
+    for fn in (scale_add_relu, plain):
+        inputs = [t.clone().requires_grad_() for t in (x, gate, identity)]
+        out = fn(*inputs)
+        out.backward(grad)
+        results.append([out] + [t.grad for t in inputs])
+    for ours, reference in zip(*results):
+        torch.testing.assert_close(ours, reference, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize('kwargs', [dict(depth=18), dict(depth=50, with_cp=True)])
+def test_block_gradients_equal_the_unfused_ones(kwargs, monkeypatch):
+    fused = randomize_(SEResNet(**kwargs)).train()
+    unfused = SEResNet(**kwargs).train()
+    unfused.load_state_dict(fused.state_dict())
+    x = torch.randn(2, 3, 64, 64)
+    grads = []
+    for model, fn in ((fused, scale_add_relu), (unfused, plain)):
+        monkeypatch.setattr(seresnet, 'scale_add_relu', fn)
+        xi = x.clone().requires_grad_()
+        sum(f.square().mean() for f in model(xi)).backward()
+        grads.append([xi.grad] + [p.grad for p in model.parameters()])
+    for ours, reference in zip(*grads):
+        torch.testing.assert_close(ours, reference, rtol=1e-4, atol=1e-5)
+
+
+def test_the_scaled_branch_is_not_kept_for_backward(monkeypatch):
+    model, x = SEResNet(50).train(), torch.randn(1, 3, 64, 64)
+    fused = saved_activations_mib(model, x)
+    monkeypatch.setattr(seresnet, 'scale_add_relu', plain)
+    unfused = saved_activations_mib(model, x)
+    # one (C, H, W) float tensor less per SE block, except the first block of each stage,
+    # whose shortcut (a downsample output) the fused function keeps instead
+    expected = sum((n - 1) * c * (16 // s) ** 2 for n, c, s in
+                   ((3, 256, 1), (4, 512, 2), (6, 1024, 4), (3, 2048, 8))) * 4 / 2**20
+    assert unfused - fused == pytest.approx(expected, rel=0.01)
