@@ -1,6 +1,11 @@
 import torch
 
 
+def _forward(x, gate, identity):
+    """relu(x * gate + identity) with one new tensor: the product, updated in place."""
+    return (x * gate).add_(identity).relu_()
+
+
 class _ScaleAddReLU(torch.autograd.Function):
     """relu(x * gate + identity) that keeps only its output, the identity and the gate for
     backward: the SE-scaled branch ``x`` is not stored. Where the output is positive,
@@ -8,14 +13,14 @@ class _ScaleAddReLU(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, gate, identity):
-        out = torch.relu(x * gate + identity)
+        out = _forward(x, gate, identity)
         ctx.save_for_backward(out, gate, identity)
         return out
 
     @staticmethod
     def backward(ctx, grad_out):
         out, gate, identity = ctx.saved_tensors
-        grad_pre = grad_out * (out > 0)
+        grad_pre = torch.ops.aten.threshold_backward(grad_out, out, 0)  # ReLU's backward
         grad_x = grad_pre * gate
         # sum over H, W of grad * x, with x * gate recovered as out - identity (gate > 0: it
         # is a sigmoid; the clamp only guards an underflow to exactly 0)
@@ -41,4 +46,4 @@ def scale_add_relu(x, gate, identity):
     if torch.is_grad_enabled() and not torch.onnx.is_in_onnx_export() and (
             x.requires_grad or gate.requires_grad or identity.requires_grad):
         return _ScaleAddReLU.apply(x, gate, identity)
-    return torch.relu(x * gate + identity)
+    return _forward(x, gate, identity)
