@@ -1,14 +1,16 @@
 """Speed and memory of our SE backbones against timm, mmpretrain and plain ResNet, side by side.
 
     python tools/benchmark.py [--batch 4] [--size 224] [--threads 2] [--rounds 5]
-                              [--channels-last] [--compile] [--json out.json]
+                              [--channels-last] [--compile] [--detector-size 512]
+                              [--json out.json]
 
 One process, one input, one thread count; the models take turns in every round (interleaved),
 and the median and spread over rounds are reported. Measured per model: eval forward latency
 (no_grad), train step time (forward + backward of the summed stage outputs), activation memory
 of a train step (the tensors autograd saves for backward, parameters excluded: what decides a
 train step's peak memory beyond the weights), params and FLOPs (MMEngine's counts at the input
-size, one image). Ratios: ours / plain ResNet (the floor) and ours / each SE peer.
+size, one image). Ratios: ours / plain ResNet (the floor) and ours / each SE peer. With
+``--detector-size``, also Faster R-CNN SE-R50 vs R50 inference latency end to end.
 """
 import argparse
 import json
@@ -103,6 +105,36 @@ def saved_activations_mib(model, x):
     return sum(saved.values()) / 2**20
 
 
+def detector_latencies(size, rounds):
+    """Median and spread (s) of Faster R-CNN SE-R50 and R50 (our COCO configs, random weights)
+    inference on one size x size image, interleaved rounds."""
+    import os
+
+    from mmdet.registry import MODELS as DET_MODELS
+    from mmdet.structures import DetDataSample
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+    configs = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'configs')
+    models = {}
+    for name in ('faster_rcnn_se_r50', 'faster_rcnn_r50'):
+        cfg = Config.fromfile(os.path.join(configs, f'{name}.py'))
+        cfg.model.backbone.init_cfg = None
+        with DefaultScope.overwrite_default_scope('mmdet'):
+            models[name] = DET_MODELS.build(cfg.model).eval()
+    inputs = torch.randn(1, 3, size, size)
+    sample = DetDataSample(metainfo=dict(img_shape=(size, size), ori_shape=(size, size),
+                                         scale_factor=(1.0, 1.0), batch_input_shape=(size, size)))
+    times = {name: [] for name in models}
+    with torch.no_grad():
+        for round_index in range(rounds + 1):  # the first round warms up
+            for name, model in models.items():
+                start = time.perf_counter()
+                model.predict(inputs, [sample])
+                if round_index:
+                    times[name].append(time.perf_counter() - start)
+    return {name: (statistics.median(t), max(t) - min(t)) for name, t in times.items()}
+
+
 def complexity(model, size):
     from mmengine.analysis import get_model_complexity_info
     info = get_model_complexity_info(model, input_shape=(3, size, size), show_table=False,
@@ -119,6 +151,9 @@ def main(argv=None):
     parser.add_argument('--models', nargs='+', default=list(MODELS), choices=list(MODELS))
     parser.add_argument('--channels-last', action='store_true')
     parser.add_argument('--compile', action='store_true', help='torch.compile every model')
+    parser.add_argument('--detector-size', type=int, default=0,
+                        help='also time Faster R-CNN SE-R50 vs R50 inference on one image of '
+                        'this size (e.g. 512)')
     parser.add_argument('--json', help='also write the results to this JSON file')
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -161,6 +196,13 @@ def main(argv=None):
                       f"{ours['forward_median'] / other['forward_median']:.3f} | "
                       f"{ours['train_median'] / other['train_median']:.3f} | "
                       f"{ours['memory_mib'] / other['memory_mib']:.3f} |")
+    if args.detector_size:
+        det = detector_latencies(args.detector_size, args.rounds)
+        (se, se_spread), (plain, plain_spread) = det['faster_rcnn_se_r50'], det['faster_rcnn_r50']
+        print(f'\nFaster R-CNN FPN inference, one {args.detector_size}x{args.detector_size} '
+              f'image: SE-R50 {se * 1e3:.0f} ± {se_spread * 1e3:.0f} ms, R50 {plain * 1e3:.0f} '
+              f'± {plain_spread * 1e3:.0f} ms, ratio {se / plain:.3f}')
+        rows['detectors'] = det
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(list(rows.values()), f, indent=1)

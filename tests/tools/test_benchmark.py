@@ -3,14 +3,17 @@ from tools.benchmark import main
 
 def test_side_by_side_table(capsys):
     rows = main(['--batch', '1', '--size', '64', '--rounds', '2', '--models', 'ours SE-R50',
-                 'timm seresnet50', 'mmdet ResNet-50 (no SE)'])
+                 'timm seresnet50', 'mmdet ResNet-50 (no SE)', '--detector-size', '128'])
     out = capsys.readouterr().out
     ours, timm, plain = (rows[n] for n in ('ours SE-R50', 'timm seresnet50',
                                             'mmdet ResNet-50 (no SE)'))
     assert ours['params'] == timm['params'] == plain['params'] + 2_514_944 + 16_048
-    assert all(len(r['forward']) == len(r['train']) == 2 for r in rows.values())
-    assert all(r['forward_median'] > 0 and r['train_median'] > 0 for r in rows.values())
+    backbones = [ours, timm, plain]
+    assert all(len(r['forward']) == len(r['train']) == 2 for r in backbones)
+    assert all(r['forward_median'] > 0 and r['train_median'] > 0 for r in backbones)
     # SE keeps extra activations for backward (the pooled input and the scale's operands)
     assert ours['memory_mib'] > plain['memory_mib'] > 0
     assert '| ours SE-R50 / mmdet ResNet-50 (no SE) |' in out
     assert '| ours SE-R50 / timm seresnet50 |' in out
+    assert 'Faster R-CNN FPN inference, one 128x128 image: SE-R50 ' in out
+    assert all(median > 0 for median, _ in rows['detectors'].values())
