@@ -1,5 +1,6 @@
 from mmdet.models.backbones.resnext import Bottleneck as ResNeXtBottleneck
 
+from ..checks import check_positive_int
 from ..registry import MODELS
 from .seresnet import SEBottleneck, SEResNet
 
@@ -37,9 +38,8 @@ class SEResNeXt(SEResNet):
     }
 
     def __init__(self, depth, groups=32, base_width=4, **kwargs):
-        for name, value in (('groups', groups), ('base_width', base_width)):
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ValueError(f'SEResNeXt: {name} must be a positive int, got {value!r}')
+        check_positive_int('SEResNeXt', 'groups', groups)
+        check_positive_int('SEResNeXt', 'base_width', base_width)
         self.groups = groups
         self.base_width = base_width
         super().__init__(depth, **kwargs)

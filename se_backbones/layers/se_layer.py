@@ -2,13 +2,9 @@ import torch.nn as nn
 from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
 
+from ..checks import check_positive_int
 from ..registry import MODELS
 from .make_divisible import make_divisible
-
-
-def _check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f'SELayer: {name} must be a positive int, got {value!r}')
 
 
 @MODELS.register_module()
@@ -52,13 +48,13 @@ class SELayer(BaseModule):
                  act_cfg=(dict(type='ReLU'), dict(type='Sigmoid')),
                  init_cfg=None):
         super().__init__(init_cfg)
-        _check_positive_int('channels', channels)
+        check_positive_int('SELayer', 'channels', channels)
         if squeeze_channels is None:
             if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or ratio <= 0:
                 raise ValueError(f'SELayer: ratio must be a positive number, got {ratio!r}')
-            _check_positive_int('divisor', divisor)
+            check_positive_int('SELayer', 'divisor', divisor)
             squeeze_channels = make_divisible(channels / ratio, divisor)
-        _check_positive_int('squeeze_channels', squeeze_channels)
+        check_positive_int('SELayer', 'squeeze_channels', squeeze_channels)
         if isinstance(act_cfg, dict):
             act_cfg = (act_cfg, act_cfg)
         if (not isinstance(act_cfg, (tuple, list)) or len(act_cfg) != 2

@@ -10,6 +10,7 @@ from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
 from se_backbones import TIMM_ARCHS, backbone_cfg_from_timm, convert_timm_state_dict
 from tools.check_timm import (equivalence_error, max_rel_diff, randomize_,
                               timm_stage_features)
+from tools.convert_timm import classifier_cfg
 
 DEEP = {name for name, (_, cfg) in TIMM_ARCHS.items() if cfg['depth'] > 50}
 
@@ -43,12 +44,8 @@ def test_a_wrong_architecture_is_detected_by_the_comparison():
 @pytest.mark.parametrize('name', ['seresnet50', 'legacy_seresnet18', 'seresnext26t_32x4d'])
 def test_classifier_logits_equal_timm(name):
     theirs = randomize_(timm.create_model(name, num_classes=10)).eval()
-    backbone = dict(backbone_cfg_from_timm(name), out_indices=(3, ))
-    in_channels = 512 if backbone['depth'] in (18, 34) else 2048
     with DefaultScope.overwrite_default_scope('mmpretrain'):
-        classifier = MMPRETRAIN_MODELS.build(dict(
-            type='ImageClassifier', backbone=backbone, neck=dict(type='GlobalAveragePooling'),
-            head=dict(type='LinearClsHead', num_classes=10, in_channels=in_channels)))
+        classifier = MMPRETRAIN_MODELS.build(classifier_cfg(backbone_cfg_from_timm(name), 10))
     state_dict = convert_timm_state_dict(name, theirs.state_dict(), with_classifier=True)
     classifier.load_state_dict(state_dict, strict=True)
     x = torch.randn(2, 3, 64, 64)
