@@ -2,7 +2,7 @@
 
     python tools/benchmark.py [--batch 4] [--size 224] [--threads 2] [--rounds 5]
                               [--channels-last] [--compile] [--detector-size 512]
-                              [--json out.json]
+                              [--profile] [--json out.json]
 
 One process, one input, one thread count; the models take turns in every round (interleaved),
 and the median and spread over rounds are reported. Measured per model: eval forward latency
@@ -10,8 +10,11 @@ and the median and spread over rounds are reported. Measured per model: eval for
 of a train step (the tensors autograd saves for backward, parameters excluded: what decides a
 train step's peak memory beyond the weights), params and FLOPs (MMEngine's counts at the input
 size, one image). Ratios: ours / plain ResNet (the floor) and ours / each SE peer. With
-``--detector-size``, also Faster R-CNN SE-R50 vs R50 inference latency end to end.
+``--detector-size``, also Faster R-CNN SE-R50 vs R50 inference latency end to end. With
+``--profile``, the operators where our forward and train step spend more time than the plain
+ResNet's (torch.profiler self CPU time): where an SE block's cost comes from.
 """
+import collections
 import argparse
 import json
 import statistics
@@ -135,6 +138,32 @@ def detector_latencies(size, rounds):
     return {name: (statistics.median(t), max(t) - min(t)) for name, t in times.items()}
 
 
+def op_times_ms(model, x, train, reps=3):
+    """Self CPU time (ms) per operator of one forward (``train``: forward + backward)."""
+    from torch.profiler import ProfilerActivity, profile
+    step = train_time if train else forward_time
+    step(model, x)
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(reps):
+            step(model, x)
+    times = collections.Counter()
+    for event in prof.key_averages():
+        times[event.key] += event.self_cpu_time_total / reps / 1e3
+    return times
+
+
+def print_profile(ours, plain, prepared, top=8):
+    """The operators that account for ours' extra time over ``plain``, forward and train."""
+    for train in (False, True):
+        a, b = (op_times_ms(*prepared[name], train) for name in (ours, plain))
+        print(f"\n{'train step' if train else 'forward'} profile, {ours} vs {plain}: "
+              f'{sum(a.values()):.1f} vs {sum(b.values()):.1f} ms self CPU time')
+        print('| operator | ours ms | plain ms | extra ms |')
+        print('|---|---:|---:|---:|')
+        for op in sorted(set(a) | set(b), key=lambda op: b[op] - a[op])[:top]:
+            print(f'| {op} | {a[op]:.2f} | {b[op]:.2f} | {a[op] - b[op]:+.2f} |')
+
+
 def complexity(model, size):
     from mmengine.analysis import get_model_complexity_info
     info = get_model_complexity_info(model, input_shape=(3, size, size), show_table=False,
@@ -154,6 +183,8 @@ def main(argv=None):
     parser.add_argument('--detector-size', type=int, default=0,
                         help='also time Faster R-CNN SE-R50 vs R50 inference on one image of '
                         'this size (e.g. 512)')
+    parser.add_argument('--profile', action='store_true',
+                        help="profile ours vs the plain ResNet per operator")
     parser.add_argument('--json', help='also write the results to this JSON file')
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -203,6 +234,11 @@ def main(argv=None):
               f'image: SE-R50 {se * 1e3:.0f} ± {se_spread * 1e3:.0f} ms, R50 {plain * 1e3:.0f} '
               f'± {plain_spread * 1e3:.0f} ms, ratio {se / plain:.3f}')
         rows['detectors'] = det
+    if args.profile:
+        for ours in (n for n in rows if n.startswith('ours')):
+            plain = [n for n in rows if 'no SE' in n and MODELS[n][0] == MODELS[ours][0]]
+            if plain:
+                print_profile(ours, plain[0], prepared)
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(list(rows.values()), f, indent=1)

@@ -41,7 +41,7 @@ class SEBlockMixin:
             identity = x if self.downsample is None else self.downsample(x)
             if self.se_layer is None:
                 return self.relu(out + identity)
-            return scale_add_relu(out, self.se_layer.gate(out), identity)
+            return scale_add_relu(out, self.se_layer.gate(out), identity, inplace=True)
 
         if self.with_cp and x.requires_grad:
             return cp.checkpoint(_inner_forward, x, use_reentrant=False)

@@ -9,7 +9,7 @@ from tests.helpers import randomize_
 from tools.benchmark import saved_activations_mib
 
 
-def plain(x, gate, identity):
+def plain(x, gate, identity, inplace=False):
     return torch.relu(x * gate + identity)
 
 
@@ -91,3 +91,54 @@ def test_torch_compile_gives_the_eager_results():
         results.append([*out, xi.grad])
     for ours, reference in zip(*results):
         torch.testing.assert_close(ours, reference, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize('dynamo', [True, False])
+def test_onnx_export_matches_onnxruntime(dynamo, tmp_path):
+    ort = pytest.importorskip('onnxruntime')
+    model = randomize_(SEResNet(18, out_indices=(0, 1, 2, 3))).eval()
+    x = torch.randn(2, 3, 64, 64)
+    path = tmp_path / 'seresnet18.onnx'
+    torch.onnx.export(model, (x, ), str(path), dynamo=dynamo, input_names=['x'])
+    session = ort.InferenceSession(str(path), providers=['CPUExecutionProvider'])
+    outputs = session.run(None, {'x': x.numpy()})
+    expected = model(x)
+    assert len(outputs) == len(expected) == 4
+    for ours, reference in zip(outputs, expected):
+        torch.testing.assert_close(torch.from_numpy(ours), reference, rtol=1e-4, atol=1e-4)
+
+
+def test_bf16_autocast_is_as_close_to_float32_as_the_unfused_block(monkeypatch):
+    """Under CPU autocast (bf16 convs) the fused function takes bf16 inputs and its outputs and
+    gradients are no further from the float32 results than the unfused block's bf16 ones."""
+    model = randomize_(SEResNet(18, out_indices=(0, 1, 2, 3))).train()
+    x = torch.randn(2, 3, 64, 64)
+    results = {}
+    for fn, bf16 in ((plain, False), (scale_add_relu, True), (plain, True)):
+        monkeypatch.setattr(seresnet, 'scale_add_relu', fn)
+        model.zero_grad()
+        with torch.autocast('cpu', dtype=torch.bfloat16, enabled=bf16):
+            out = model(x)
+        assert all(f.dtype == (torch.bfloat16 if bf16 else torch.float32) for f in out)
+        sum(f.float().square().mean() for f in out).backward()
+        grads = {True: [], False: []}  # SE layer parameters, the others
+        for name, p in model.named_parameters():
+            assert p.grad.dtype == torch.float32 and p.grad.isfinite().all()
+            grads['se_layer' in name].append(p.grad.flatten())
+        results[fn, bf16] = [torch.cat([f.float().flatten() for f in out])] + [
+            torch.cat(g) for g in grads.values()]
+
+    def errors(key):
+        return [float((a - b).norm() / b.norm()) for a, b in zip(results[key], results[plain, False])]
+
+    for ours, unfused in zip(errors((scale_add_relu, True)), errors((plain, True))):
+        assert ours < 0.1 and ours <= 1.25 * unfused
+
+
+def test_inplace_inference_writes_into_the_branch_and_rounds_as_the_formula():
+    x, identity = torch.randn(2, 8, 5, 5), torch.randn(2, 8, 5, 5)
+    gate = torch.rand(2, 8, 1, 1)
+    expected = plain(x, gate, identity)
+    with torch.no_grad():
+        out = scale_add_relu(x, gate, identity, inplace=True)
+    assert out.data_ptr() == x.data_ptr() and torch.equal(out, expected)

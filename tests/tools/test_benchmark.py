@@ -3,7 +3,8 @@ from tools.benchmark import main
 
 def test_side_by_side_table(capsys):
     rows = main(['--batch', '1', '--size', '64', '--rounds', '2', '--models', 'ours SE-R50',
-                 'timm seresnet50', 'mmdet ResNet-50 (no SE)', '--detector-size', '128'])
+                 'timm seresnet50', 'mmdet ResNet-50 (no SE)', '--detector-size', '128',
+                 '--profile'])
     out = capsys.readouterr().out
     ours, timm, plain = (rows[n] for n in ('ours SE-R50', 'timm seresnet50',
                                             'mmdet ResNet-50 (no SE)'))
@@ -17,3 +18,10 @@ def test_side_by_side_table(capsys):
     assert '| ours SE-R50 / timm seresnet50 |' in out
     assert 'Faster R-CNN FPN inference, one 128x128 image: SE-R50 ' in out
     assert all(median > 0 for median, _ in rows['detectors'].values())
+    # the profile lists operators by ours' extra time: the SE block's own ones (which plain
+    # ResNet never runs: 0.00 ms there) are among them
+    assert 'forward profile, ours SE-R50 vs mmdet ResNet-50 (no SE)' in out
+    assert 'train step profile, ours SE-R50 vs mmdet ResNet-50 (no SE)' in out
+    profile = out.split('forward profile')[1]
+    assert '| operator | ours ms | plain ms | extra ms |' in profile
+    assert ' | 0.00 | +' in profile
