@@ -1,5 +1,64 @@
+"""Argument checks that fail at build time with one line naming the argument, the value and
+what is allowed: ``ValueError('<owner>: <name> must be <allowed>, got <value>')``."""
+from collections.abc import Sequence
+
+ACTIVATIONS = ('ReLU', 'LeakyReLU', 'PReLU', 'ReLU6', 'ELU', 'Sigmoid', 'Tanh', 'HSigmoid',
+               'HSwish', 'Swish', 'SiLU', 'GELU')
+NORMS = ('BN', 'SyncBN', 'GN', 'LN', 'IN')
+
+
+def fail(owner, name, value, allowed, error=ValueError):
+    raise error(f'{owner}: {name} must be {allowed}, got {value!r}')
+
+
+def is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def check_positive_int(owner, name, value):
-    """Raise ``ValueError('<owner>: <name> must be a positive int, got <value>')`` unless it is
-    one (bools are not)."""
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f'{owner}: {name} must be a positive int, got {value!r}')
+    """A positive int (bools are not ints here)."""
+    if not is_int(value) or value <= 0:
+        fail(owner, name, value, 'a positive int')
+
+
+def check_bool(owner, name, value):
+    if not isinstance(value, bool):
+        fail(owner, name, value, 'True or False', TypeError)
+
+
+def check_choice(owner, name, value, choices):
+    if isinstance(value, bool) or value not in choices:
+        fail(owner, name, value, 'one of ' + ', '.join(map(repr, choices)))
+
+
+def check_ints(owner, name, value, length=None, minimum=1, maximum=None):
+    """A sequence of ints in ``[minimum, maximum]``, of ``length`` items if given."""
+    ok = isinstance(value, Sequence) and not isinstance(value, str) and all(
+        is_int(v) and v >= minimum and (maximum is None or v <= maximum) for v in value)
+    if not ok or (length is not None and len(value) != length) or not value:
+        bound = f'>= {minimum}' if maximum is None else f'in [{minimum}, {maximum}]'
+        count = f'{length} ints' if length is not None else 'a non-empty sequence of ints'
+        fail(owner, name, value, f'{count} {bound}')
+
+
+def check_layer_cfg(owner, name, cfg, kind, optional=False):
+    """A config dict whose ``type`` builds a layer of ``kind`` ('activation', 'norm' or
+    'conv'), checked by building one; None if ``optional``."""
+    if cfg is None and optional:
+        return
+    known = {'activation': ACTIVATIONS, 'norm': NORMS, 'conv': ('Conv2d', )}[kind]
+    allowed = (f'a dict with a registered {kind} type (e.g. {", ".join(known)})'
+               + (' or None' if optional else ''))
+    if not isinstance(cfg, dict) or 'type' not in cfg:
+        fail(owner, name, cfg, allowed, TypeError)
+    from mmcv.cnn import build_activation_layer, build_conv_layer, build_norm_layer
+    try:
+        if kind == 'activation':
+            build_activation_layer(cfg)
+        elif kind == 'norm':
+            build_norm_layer(cfg, 8)
+        else:
+            build_conv_layer(cfg, 8, 8, 1)
+    except (KeyError, TypeError, ValueError, AssertionError) as error:
+        reason = ' '.join(str(error).split())[:200]
+        raise ValueError(f'{owner}: {name} must be {allowed}, got {cfg!r} ({reason})') from None

@@ -138,26 +138,28 @@ def detector_latencies(size, rounds):
     return {name: (statistics.median(t), max(t) - min(t)) for name, t in times.items()}
 
 
-def op_times_ms(model, x, train, reps=3):
+def op_times_ms(model, x, train):
     """Self CPU time (ms) per operator of one forward (``train``: forward + backward)."""
     from torch.profiler import ProfilerActivity, profile
     step = train_time if train else forward_time
-    step(model, x)
     with profile(activities=[ProfilerActivity.CPU]) as prof:
-        for _ in range(reps):
-            step(model, x)
-    times = collections.Counter()
-    for event in prof.key_averages():
-        times[event.key] += event.self_cpu_time_total / reps / 1e3
-    return times
+        step(model, x)
+    return {event.key: event.self_cpu_time_total / 1e3 for event in prof.key_averages()}
 
 
-def print_profile(ours, plain, prepared, top=8):
-    """The operators that account for ours' extra time over ``plain``, forward and train."""
+def print_profile(ours, plain, prepared, reps=5, top=8):
+    """The operators that account for ours' extra time over ``plain``, forward and train:
+    per operator the median over ``reps`` interleaved profiles of each model."""
     for train in (False, True):
-        a, b = (op_times_ms(*prepared[name], train) for name in (ours, plain))
-        print(f"\n{'train step' if train else 'forward'} profile, {ours} vs {plain}: "
-              f'{sum(a.values()):.1f} vs {sum(b.values()):.1f} ms self CPU time')
+        runs = {name: [] for name in (ours, plain)}
+        for _ in range(reps):
+            for name in runs:
+                runs[name].append(op_times_ms(*prepared[name], train))
+        a, b = ({op: statistics.median(r.get(op, 0.0) for r in rs)
+                 for op in set().union(*rs)} for rs in runs.values())
+        a, b = collections.Counter(a), collections.Counter(b)
+        print(f"\n{'train step' if train else 'forward'} profile, {ours} vs {plain} (medians "
+              f'of {reps}): {sum(a.values()):.1f} vs {sum(b.values()):.1f} ms self CPU time')
         print('| operator | ours ms | plain ms | extra ms |')
         print('|---|---:|---:|---:|')
         for op in sorted(set(a) | set(b), key=lambda op: b[op] - a[op])[:top]:

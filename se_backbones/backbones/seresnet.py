@@ -1,9 +1,13 @@
+import inspect
+
 import torch.nn as nn
 import torch.utils.checkpoint as cp
 from mmcv.cnn import build_conv_layer, build_norm_layer
 from mmdet.models.backbones.resnet import BasicBlock, Bottleneck
 from mmseg.models.backbones.resnet import ResNet
 
+from ..checks import (check_bool, check_choice, check_ints, check_layer_cfg,
+                      check_positive_int, fail, is_int)
 from ..layers import SELayer, scale_add_relu
 from ..registry import MODELS
 from ..weights import TimmPretrained
@@ -87,14 +91,64 @@ def is_timm_init(cfg):
 def per_stage(owner, name, value, num_stages, kind):
     """``value`` for each stage: a scalar broadcast, or a sequence of ``num_stages`` items."""
     values = tuple(value) if isinstance(value, (list, tuple)) else (value, ) * num_stages
-    if len(values) != num_stages:
-        raise ValueError(f'{owner}: {name} must be one {kind.__name__} or {num_stages} of them '
-                         f'(one per stage, num_stages={num_stages}), got {value!r}')
-    for v in values:
-        if not isinstance(v, kind) or (kind is not bool and (isinstance(v, bool) or v <= 0)):
-            allowed = 'bools' if kind is bool else f'positive {kind.__name__}s'
-            raise ValueError(f'{owner}: {name} must hold {allowed}, got {value!r}')
+    ok = all(isinstance(v, bool) if kind is bool else is_int(v) and v > 0 for v in values)
+    if len(values) != num_stages or not ok:
+        item = 'bool' if kind is bool else 'positive int'
+        fail(owner, name, value, f'one {item} or {num_stages} of them (one per stage, '
+             f'num_stages={num_stages})')
     return values
+
+
+RESNET_DEFAULTS = {name: p.default for name, p in
+                   inspect.signature(ResNet.__init__).parameters.items()
+                   if p.default is not inspect.Parameter.empty}
+PLUGIN_POSITIONS = ('after_conv1', 'after_conv2', 'after_conv3')
+
+
+def check_resnet_args(owner, num_stages, last_stage_blocks, bottleneck, kwargs):
+    """Check the mmdet/mmseg ResNet arguments (``kwargs``, defaults filled in) up front: the
+    parent class would fail late, with an assertion or a KeyError, or not at all."""
+    a = {**RESNET_DEFAULTS, **kwargs}
+    for name in ('in_channels', 'base_channels'):
+        check_positive_int(owner, name, a[name])
+    for name in ('strides', 'dilations'):
+        check_ints(owner, name, a[name], length=num_stages)
+    check_ints(owner, 'out_indices', a['out_indices'], minimum=0, maximum=num_stages - 1)
+    if len(set(a['out_indices'])) != len(a['out_indices']):
+        fail(owner, 'out_indices', a['out_indices'], 'distinct stage indices')
+    check_choice(owner, 'style', a['style'], ('pytorch', 'caffe'))
+    for name in ('deep_stem', 'avg_down', 'norm_eval', 'contract_dilation', 'with_cp',
+                 'zero_init_residual'):
+        check_bool(owner, name, a[name])
+    if not is_int(a['frozen_stages']) or not -1 <= a['frozen_stages'] <= num_stages:
+        fail(owner, 'frozen_stages', a['frozen_stages'], f'an int in [-1, {num_stages}]')
+    check_layer_cfg(owner, 'conv_cfg', a['conv_cfg'], 'conv', optional=True)
+    check_layer_cfg(owner, 'norm_cfg', a['norm_cfg'], 'norm')
+    if a['dcn'] is not None:
+        if not isinstance(a['dcn'], dict) or 'type' not in a['dcn']:
+            fail(owner, 'dcn', a['dcn'], "None or a conv config dict (e.g. dict(type='DCN', "
+                 'deform_groups=1, fallback_on_stride=False))', TypeError)
+        per_stage(owner, 'stage_with_dcn', a['stage_with_dcn'], num_stages, bool)
+    if a['plugins'] is not None:
+        plugins_ok = isinstance(a['plugins'], (list, tuple)) and all(
+            isinstance(p, dict) and isinstance(p.get('cfg'), dict)
+            and p.get('position') in PLUGIN_POSITIONS for p in a['plugins'])
+        if not plugins_ok or not bottleneck:
+            fail(owner, 'plugins', a['plugins'], 'None or a list of dict(cfg=dict(type=...), '
+                 f'position=one of {PLUGIN_POSITIONS}, stages=optional), with bottleneck '
+                 'blocks (depth >= 26)')
+        for plugin in a['plugins']:
+            if plugin.get('stages') is not None:
+                per_stage(owner, 'plugins[].stages', plugin['stages'], num_stages, bool)
+    if a['multi_grid'] is not None:
+        check_ints(owner, 'multi_grid', a['multi_grid'], length=last_stage_blocks)
+    if a['pretrained'] is not None and not isinstance(a['pretrained'], str):
+        fail(owner, 'pretrained', a['pretrained'], "None, a checkpoint path or 'timm://<name>'",
+             TypeError)
+    init_cfg = a['init_cfg']
+    if init_cfg is not None and not (isinstance(init_cfg, dict) or isinstance(
+            init_cfg, list) and all(isinstance(c, dict) for c in init_cfg)):
+        fail(owner, 'init_cfg', init_cfg, 'None, a dict or a list of dicts', TypeError)
 
 
 @MODELS.register_module()
@@ -173,19 +227,30 @@ class SEResNet(ResNet):
                  init_cfg=None,
                  **kwargs):
         name = type(self).__name__
-        if depth not in self.arch_settings:
-            raise ValueError(f'{name}: depth must be one of {sorted(self.arch_settings)}, '
-                             f'got {depth!r}')
-        if num_stages not in (1, 2, 3, 4):
-            raise ValueError(f'{name}: num_stages must be 1, 2, 3 or 4, got {num_stages!r}')
+        unknown = sorted(set(kwargs) - set(RESNET_DEFAULTS))
+        if unknown:
+            raise TypeError(f'{name}: unknown argument(s) {", ".join(unknown)}; allowed are the '
+                            f'SE ones and ResNet\'s: {", ".join(sorted(RESNET_DEFAULTS))}')
+        check_choice(name, 'depth', depth, sorted(self.arch_settings))
+        check_choice(name, 'num_stages', num_stages, (1, 2, 3, 4))
+        block, stage_blocks = self.arch_settings[depth]
+        check_resnet_args(name, num_stages, stage_blocks[num_stages - 1],
+                          block.expansion == 4, dict(kwargs, deep_stem=deep_stem,
+                                                     base_channels=base_channels,
+                                                     norm_eval=norm_eval,
+                                                     zero_init_residual=zero_init_residual,
+                                                     pretrained=pretrained, init_cfg=init_cfg))
+        check_bool(name, 'act_before_se', act_before_se)
+        if not isinstance(stem_pool_cfg, dict):
+            fail(name, 'stem_pool_cfg', stem_pool_cfg, 'a dict of nn.MaxPool2d arguments',
+                 TypeError)
         if se_cfg is not None and not isinstance(se_cfg, dict):
-            raise TypeError(f'{name}: se_cfg must be a dict of SELayer arguments or None, '
-                            f'got {se_cfg!r}')
+            fail(name, 'se_cfg', se_cfg, 'None or a dict of SELayer arguments', TypeError)
         se_cfg = dict(se_cfg or {})
         for key in ('channels', 'ratio'):
             if key in se_cfg:
-                raise ValueError(f'{name}: se_cfg must not set {key!r}; it comes from the '
-                                 'block width and se_ratio')
+                fail(name, 'se_cfg', se_cfg, f'free of {key!r} (it comes from the block width '
+                     'and se_ratio)')
         self.se_ratio = per_stage(name, 'se_ratio', se_ratio, num_stages, int)
         self.stage_with_se = per_stage(name, 'stage_with_se',
                                        True if stage_with_se is None else stage_with_se,
@@ -202,11 +267,15 @@ class SEResNet(ResNet):
         if stem_channels is None:
             stem_channels = base_channels
         if isinstance(stem_channels, (list, tuple)):
-            if not deep_stem or len(stem_channels) != 3:
-                raise ValueError(f'{name}: stem_channels may be a sequence only of 3 widths and '
-                                 f'with deep_stem=True, got {stem_channels!r}')
+            if not deep_stem:
+                fail(name, 'stem_channels', stem_channels, 'one positive int (3 only with '
+                     'deep_stem=True)')
+            check_ints(name, 'stem_channels', stem_channels, length=3)
             self.deep_stem_channels = tuple(stem_channels)
         else:
+            check_positive_int(name, 'stem_channels', stem_channels)
+            if deep_stem and stem_channels < 2:
+                fail(name, 'stem_channels', stem_channels, 'at least 2 with deep_stem=True')
             self.deep_stem_channels = (stem_channels // 2, stem_channels // 2, stem_channels)
         # mmseg's ResNet picks the zero-init norm by `block is Bottleneck`, which SE blocks are
         # not; make_res_layer gives the blocks that init_cfg instead.

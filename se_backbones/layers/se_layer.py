@@ -2,7 +2,7 @@ import torch.nn as nn
 from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
 
-from ..checks import check_positive_int
+from ..checks import check_layer_cfg, check_positive_int, fail
 from ..registry import MODELS
 from .make_divisible import make_divisible
 
@@ -51,16 +51,19 @@ class SELayer(BaseModule):
         check_positive_int('SELayer', 'channels', channels)
         if squeeze_channels is None:
             if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or ratio <= 0:
-                raise ValueError(f'SELayer: ratio must be a positive number, got {ratio!r}')
+                fail('SELayer', 'ratio', ratio, 'a positive number')
             check_positive_int('SELayer', 'divisor', divisor)
             squeeze_channels = make_divisible(channels / ratio, divisor)
         check_positive_int('SELayer', 'squeeze_channels', squeeze_channels)
+        if not isinstance(bias, bool) and bias != 'auto':
+            fail('SELayer', 'bias', bias, "'auto', True or False")
+        check_layer_cfg('SELayer', 'conv_cfg', conv_cfg, 'conv', optional=True)
         if isinstance(act_cfg, dict):
             act_cfg = (act_cfg, act_cfg)
-        if (not isinstance(act_cfg, (tuple, list)) or len(act_cfg) != 2
-                or not all(isinstance(cfg, dict) for cfg in act_cfg)):
-            raise ValueError('SELayer: act_cfg must be a dict or a pair of dicts, '
-                             f'got {act_cfg!r}')
+        if not isinstance(act_cfg, (tuple, list)) or len(act_cfg) != 2:
+            fail('SELayer', 'act_cfg', act_cfg, 'a dict or a pair of dicts')
+        for i, cfg in enumerate(act_cfg):
+            check_layer_cfg('SELayer', f'act_cfg[{i}]', cfg, 'activation', optional=True)
         self.channels = channels
         self.squeeze_channels = squeeze_channels
         self.global_avgpool = nn.AdaptiveAvgPool2d(1)

@@ -182,23 +182,3 @@ def test_dcn_and_plugins():
     assert not hasattr(model.layer2[0], 'context_block')
     feats = model.eval()(torch.rand(1, 3, 128, 128))  # mmcv's DCN needs >= 3x3 inputs
     assert [f.shape[1] for f in feats] == [256, 512, 1024, 2048]
-
-
-@pytest.mark.parametrize('kwargs,error,match', [
-    (dict(depth=20), ValueError,
-     r'depth must be one of \[18, 26, 34, 50, 101, 152, 200, 269\], got 20'),
-    (dict(depth=50, num_stages=5), ValueError, 'num_stages must be 1, 2, 3 or 4'),
-    (dict(depth=50, se_ratio=(16, 16)), ValueError, 'se_ratio must be one int or 4 of them'),
-    (dict(depth=50, se_ratio=0), ValueError, 'se_ratio must hold positive ints'),
-    (dict(depth=50, se_ratio=1.5), ValueError, 'se_ratio must hold positive ints'),
-    (dict(depth=50, stage_with_se=(True, ) * 3), ValueError, 'stage_with_se must be one bool'),
-    (dict(depth=50, num_stages=3, stage_with_se=(True, ) * 4), ValueError,
-     'stage_with_se must be one bool or 3 of them'),
-    (dict(depth=50, stage_with_se=(1, 1, 1, 1)), ValueError, 'stage_with_se must hold bools'),
-    (dict(depth=50, se_cfg=dict(ratio=8)), ValueError, "se_cfg must not set 'ratio'"),
-    (dict(depth=50, se_cfg='avg'), TypeError, 'se_cfg must be a dict'),
-    (dict(depth=50, se_cfg=dict(divisor=0)), ValueError, 'divisor must be a positive int'),
-])
-def test_bad_arguments(kwargs, error, match):
-    with pytest.raises(error, match=match):
-        SEResNet(**kwargs)

@@ -49,13 +49,3 @@ def test_plugins_after_grouped_conv_get_the_group_width():
                                         position='after_conv2')])
     assert model.layer1[0].context_block.in_channels == 128
     assert model.eval()(torch.rand(1, 3, 32, 32))[3].shape == (1, 2048, 1, 1)
-
-
-@pytest.mark.parametrize('kwargs,match', [
-    (dict(depth=18), r'depth must be one of \[26, 50, 101, 152\], got 18'),
-    (dict(depth=50, groups=0), 'groups must be a positive int'),
-    (dict(depth=50, base_width=2.5), 'base_width must be a positive int'),
-])
-def test_bad_arguments(kwargs, match):
-    with pytest.raises(ValueError, match=match):
-        SEResNeXt(**kwargs)

@@ -56,18 +56,3 @@ def test_loads_mmpretrain_selayer_and_matches():
     ours.load_state_dict(theirs.state_dict(), strict=True)
     x = torch.randn(2, 128, 4, 4)
     torch.testing.assert_close(ours(x), theirs(x), rtol=0, atol=0)
-
-
-@pytest.mark.parametrize('kwargs,match', [
-    (dict(channels=0), 'channels must be a positive int'),
-    (dict(channels=16.0), 'channels must be a positive int'),
-    (dict(channels=16, ratio=0), 'ratio must be a positive number'),
-    (dict(channels=16, ratio='16'), 'ratio must be a positive number'),
-    (dict(channels=16, divisor=0), 'divisor must be a positive int'),
-    (dict(channels=16, squeeze_channels=-1), 'squeeze_channels must be a positive int'),
-    (dict(channels=16, act_cfg=[dict(type='ReLU')]), 'act_cfg must be a dict or a pair'),
-    (dict(channels=16, act_cfg='ReLU'), 'act_cfg must be a dict or a pair'),
-])
-def test_bad_arguments(kwargs, match):
-    with pytest.raises(ValueError, match=match):
-        SELayer(**kwargs)

@@ -20,8 +20,8 @@ def test_side_by_side_table(capsys):
     assert all(median > 0 for median, _ in rows['detectors'].values())
     # the profile lists operators by ours' extra time: the SE block's own ones (which plain
     # ResNet never runs: 0.00 ms there) are among them
-    assert 'forward profile, ours SE-R50 vs mmdet ResNet-50 (no SE)' in out
-    assert 'train step profile, ours SE-R50 vs mmdet ResNet-50 (no SE)' in out
+    assert 'forward profile, ours SE-R50 vs mmdet ResNet-50 (no SE) (medians of 5)' in out
+    assert 'train step profile, ours SE-R50 vs mmdet ResNet-50 (no SE) (medians' in out
     profile = out.split('forward profile')[1]
     assert '| operator | ours ms | plain ms | extra ms |' in profile
     assert ' | 0.00 | +' in profile

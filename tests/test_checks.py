@@ -1,0 +1,175 @@
+"""Bad arguments fail at build time with one line naming the argument, the value and what is
+allowed; random valid ones build and run (hypothesis)."""
+import re
+
+import pytest
+import torch
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from se_backbones import SELayer, SEResNet, SEResNeXt
+
+# (class, arguments, error type, the argument named in the message, what the message allows)
+BAD = [
+    (SELayer, dict(channels=0), ValueError, 'channels', 'a positive int'),
+    (SELayer, dict(channels=16.0), ValueError, 'channels', 'a positive int'),
+    (SELayer, dict(channels=True), ValueError, 'channels', 'a positive int'),
+    (SELayer, dict(channels=16, ratio=0), ValueError, 'ratio', 'a positive number'),
+    (SELayer, dict(channels=16, ratio='16'), ValueError, 'ratio', 'a positive number'),
+    (SELayer, dict(channels=16, divisor=0), ValueError, 'divisor', 'a positive int'),
+    (SELayer, dict(channels=16, squeeze_channels=-1), ValueError, 'squeeze_channels',
+     'a positive int'),
+    (SELayer, dict(channels=16, bias='yes'), ValueError, 'bias', "'auto', True or False"),
+    (SELayer, dict(channels=16, act_cfg=[dict(type='ReLU')]), ValueError, 'act_cfg',
+     'a pair of dicts'),
+    (SELayer, dict(channels=16, act_cfg='ReLU'), ValueError, 'act_cfg', 'a pair of dicts'),
+    (SELayer, dict(channels=16, act_cfg=dict(type='Relu')), ValueError, r'act_cfg\[0\]',
+     'registered activation type'),
+    (SELayer, dict(channels=16, act_cfg=(dict(type='ReLU'), dict(typ='Sigmoid'))), TypeError,
+     r'act_cfg\[1\]', 'registered activation type'),
+    (SELayer, dict(channels=16, conv_cfg=dict(type='Conv3x3')), ValueError, 'conv_cfg',
+     'registered conv type'),
+    (SEResNet, dict(depth=20), ValueError, 'depth', 'one of 18, 26, 34, 50'),
+    (SEResNet, dict(depth='50'), ValueError, 'depth', 'one of 18, 26, 34, 50'),
+    (SEResNet, dict(depth=50, num_stages=5), ValueError, 'num_stages', 'one of 1, 2, 3, 4'),
+    (SEResNet, dict(depth=50, se_ratio=0), ValueError, 'se_ratio', 'one positive int or 4'),
+    (SEResNet, dict(depth=50, se_ratio=1.5), ValueError, 'se_ratio', 'one positive int or 4'),
+    (SEResNet, dict(depth=50, se_cfg=dict(divisor=0)), ValueError, 'divisor', 'a positive int'),
+    (SEResNet, dict(depth=50, se_ratio=(16, 16)), ValueError, 'se_ratio',
+     'one positive int or 4 of them'),
+    (SEResNet, dict(depth=50, num_stages=3, strides=(1, 2, 2), dilations=(1, 1, 1),
+                    out_indices=(2, ), stage_with_se=(True, ) * 4), ValueError,
+     'stage_with_se', 'one bool or 3 of them'),
+    (SEResNet, dict(depth=50, stage_with_se=(1, 1, 1, 1)), ValueError, 'stage_with_se',
+     'one bool or 4'),
+    (SEResNet, dict(depth=50, se_cfg=[('ratio', 8)]), TypeError, 'se_cfg', 'None or a dict'),
+    (SEResNet, dict(depth=50, se_cfg=dict(ratio=8)), ValueError, 'se_cfg', "free of 'ratio'"),
+    (SEResNet, dict(depth=50, se_cfg=dict(act_cfg=dict(type='Sigmoidd'))), ValueError,
+     r'act_cfg\[0\]', 'registered activation type'),
+    (SEResNet, dict(depth=50, style='tf'), ValueError, 'style', "one of 'pytorch', 'caffe'"),
+    (SEResNet, dict(depth=50, strides=(1, 2, 2)), ValueError, 'strides', '4 ints >= 1'),
+    (SEResNet, dict(depth=50, dilations=(1, 1, 0, 1)), ValueError, 'dilations', '4 ints >= 1'),
+    (SEResNet, dict(depth=50, out_indices=(0, 4)), ValueError, 'out_indices',
+     r'ints in \[0, 3\]'),
+    (SEResNet, dict(depth=50, out_indices=3), ValueError, 'out_indices', 'sequence of ints'),
+    (SEResNet, dict(depth=50, out_indices=(1, 1)), ValueError, 'out_indices', 'distinct'),
+    (SEResNet, dict(depth=50, frozen_stages=5), ValueError, 'frozen_stages',
+     r'an int in \[-1, 4\]'),
+    (SEResNet, dict(depth=50, deep_stem='yes'), TypeError, 'deep_stem', 'True or False'),
+    (SEResNet, dict(depth=50, with_cp=1), TypeError, 'with_cp', 'True or False'),
+    (SEResNet, dict(depth=50, norm_eval=None), TypeError, 'norm_eval', 'True or False'),
+    (SEResNet, dict(depth=50, act_before_se=0), TypeError, 'act_before_se', 'True or False'),
+    (SEResNet, dict(depth=50, norm_cfg=dict(type='BatchNorm')), ValueError, 'norm_cfg',
+     'registered norm type'),
+    (SEResNet, dict(depth=50, norm_cfg='BN'), TypeError, 'norm_cfg', 'registered norm type'),
+    (SEResNet, dict(depth=50, conv_cfg=dict(type='Conv9d')), ValueError, 'conv_cfg',
+     'registered conv type'),
+    (SEResNet, dict(depth=50, in_channels=0), ValueError, 'in_channels', 'a positive int'),
+    (SEResNet, dict(depth=50, base_channels=32.5), ValueError, 'base_channels',
+     'a positive int'),
+    (SEResNet, dict(depth=50, stem_channels=(32, 64)), ValueError, 'stem_channels',
+     'one positive int'),
+    (SEResNet, dict(depth=50, deep_stem=True, stem_channels=(32, 64)), ValueError,
+     'stem_channels', '3 ints'),
+    (SEResNet, dict(depth=50, stem_channels=-64), ValueError, 'stem_channels', 'positive int'),
+    (SEResNet, dict(depth=50, stem_pool_cfg=3), TypeError, 'stem_pool_cfg', 'a dict'),
+    (SEResNet, dict(depth=50, dcn=True), TypeError, 'dcn', 'None or a conv config dict'),
+    (SEResNet, dict(depth=50, dcn=dict(type='DCN'), stage_with_dcn=(True, )), ValueError,
+     'stage_with_dcn', 'one bool or 4'),
+    (SEResNet, dict(depth=50, plugins=[dict(cfg=dict(type='GeneralizedAttention'),
+                                            position='after_conv4')]), ValueError, 'plugins',
+     'after_conv1'),
+    (SEResNet, dict(depth=18, plugins=[dict(cfg=dict(type='ContextBlock', ratio=1 / 4),
+                                            position='after_conv1')]), ValueError, 'plugins',
+     'bottleneck blocks'),
+    (SEResNet, dict(depth=50, multi_grid=(1, 2)), ValueError, 'multi_grid', '3 ints'),
+    (SEResNet, dict(depth=50, pretrained=1), TypeError, 'pretrained', 'a checkpoint path'),
+    (SEResNet, dict(depth=50, init_cfg='Kaiming'), TypeError, 'init_cfg', 'a list of dicts'),
+    (SEResNet, dict(depth=50, stride=2), TypeError, 'unknown argument', 'strides'),
+    (SEResNeXt, dict(depth=18), ValueError, 'depth', 'one of 26, 50, 101, 152'),
+    (SEResNeXt, dict(depth=50, groups=0), ValueError, 'groups', 'a positive int'),
+    (SEResNeXt, dict(depth=50, base_width='4'), ValueError, 'base_width', 'a positive int'),
+]
+
+
+def test_the_table_is_large():
+    assert len(BAD) >= 30
+
+
+@pytest.mark.parametrize('cls,kwargs,error,name,allowed', BAD,
+                         ids=[f'{c.__name__}-{"-".join(k)}-{i}' for i, (c, k, *_) in
+                              enumerate(BAD)])
+def test_bad_argument_is_named_with_what_is_allowed(cls, kwargs, error, name, allowed):
+    with pytest.raises(error) as info:
+        cls(**kwargs)
+    message = str(info.value)
+    assert '\n' not in message
+    assert message.startswith(f'{cls.__name__}:') or message.startswith('SELayer:')
+    assert re.search(name, message) and re.search(allowed, message), message
+
+
+# --- property-based: random combinations, valid ones build and run, invalid ones raise ------
+
+def expected_shapes(kwargs, size):
+    """Stage output shapes of a valid SEResNet/SEResNeXt config for a size x size input."""
+    expansion = 1 if kwargs['depth'] in (18, 34) else 4
+    side, shapes = -(-size // 4), []  # stem conv and pool, both stride 2 (padding keeps ceil)
+    for i in range(kwargs['num_stages']):
+        side = -(-side // kwargs['strides'][i])
+        shapes.append((2, kwargs['base_channels'] * 2**i * expansion, side, side))
+    return [shapes[i] for i in kwargs['out_indices']]
+
+
+@st.composite
+def configs(draw):
+    """A valid config, and maybe one argument replaced by an invalid value (its name)."""
+    num_stages = draw(st.integers(1, 4))
+    kwargs = dict(
+        depth=draw(st.sampled_from([18, 26, 50])),
+        num_stages=num_stages,
+        base_channels=draw(st.sampled_from([8, 16])),
+        strides=tuple(draw(st.sampled_from([1, 2])) for _ in range(num_stages)),
+        dilations=(1, ) * num_stages,
+        out_indices=tuple(sorted(draw(st.sets(st.integers(0, num_stages - 1), min_size=1)))),
+        se_ratio=draw(st.sampled_from([1, 2, 4, 16])),
+        stage_with_se=tuple(draw(st.booleans()) for _ in range(num_stages)),
+        style=draw(st.sampled_from(['pytorch', 'caffe'])),
+        deep_stem=draw(st.booleans()),
+        avg_down=draw(st.booleans()),
+        with_cp=draw(st.booleans()),
+        frozen_stages=draw(st.integers(-1, num_stages)),
+        se_cfg=draw(st.sampled_from([None, dict(divisor=4), dict(bias=False),
+                                     dict(act_cfg=(dict(type='ReLU'), dict(type='HSigmoid')))])),
+    )
+    kwargs['strides'] = (1, ) + kwargs['strides'][1:]
+    cls = SEResNet
+    if kwargs['depth'] != 18 and draw(st.booleans()):
+        cls, kwargs['groups'], kwargs['base_width'] = SEResNeXt, draw(st.sampled_from([2, 4])), 4
+    invalid = draw(st.none() | st.sampled_from([
+        ('depth', 19), ('num_stages', 0), ('base_channels', 0), ('strides', (1, ) * 5),
+        ('out_indices', (num_stages, )), ('se_ratio', -1), ('stage_with_se', (True, ) * 5),
+        ('style', 'keras'), ('deep_stem', 'no'), ('with_cp', None),
+        ('frozen_stages', num_stages + 1), ('se_cfg', dict(channels=4)), ('norm_cfg', dict()),
+    ]))
+    if invalid is not None:
+        kwargs[invalid[0]] = invalid[1]
+    return cls, kwargs, invalid and invalid[0]
+
+
+@settings(max_examples=60, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(configs())
+def test_random_configs_build_and_run_or_raise(config):
+    cls, kwargs, invalid = config
+    event('invalid' if invalid else 'valid')
+    if invalid is not None:
+        with pytest.raises((ValueError, TypeError), match=invalid):
+            cls(**kwargs)
+        return
+    model = cls(**kwargs)
+    model.train()
+    x = torch.randn(2, 3, 32, 32, requires_grad=True)  # 2: BN trains on 1x1 last maps
+    out = model(x)
+    assert [tuple(f.shape) for f in out] == expected_shapes(kwargs, 32)
+    sum(f.sum() for f in out).backward()
+    assert x.grad is not None and x.grad.isfinite().all()
