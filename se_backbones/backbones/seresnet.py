@@ -329,16 +329,16 @@ class SEResNet(ResNet):
         if not timm_cfgs:
             return super().init_weights()
         # read and check the weights first: a bad file or architecture changes nothing
-        state_dicts = [TimmPretrained(**{k: v for k, v in cfg.items() if k != 'type'})
-                       .state_dict_for(self) for cfg in timm_cfgs]
+        initializers = [TimmPretrained(**{k: v for k, v in cfg.items() if k != 'type'})
+                        for cfg in timm_cfgs]
+        state_dicts = [init.state_dict_for(self) for init in initializers]
         original, self.init_cfg = self.init_cfg, [c for c in cfgs if not is_timm_init(c)] or None
         try:
             super().init_weights()
         finally:
             self.init_cfg = original
-        for state_dict in state_dicts:
-            if state_dict is not None:  # None: unavailable with missing_ok, already logged
-                self.load_state_dict(state_dict, strict=True)
+        for init, state_dict in zip(initializers, state_dicts):
+            init.load(self, state_dict)  # None: unavailable with missing_ok, already logged
 
     def train(self, mode=True):
         """As mmseg's (frozen stages and ``norm_eval`` stay in eval mode), but returns self."""

@@ -1,7 +1,11 @@
 """timm SE-ResNet state dicts to se_backbones keys, checked against the target architecture."""
 import functools
+import logging
+import hashlib
 import os
+import pickle
 import re
+import zipfile
 
 import torch
 
@@ -39,8 +43,10 @@ def listing(items, limit=8):
     return ', '.join(items[:limit]) + more
 
 
-def check_state_dict(expected, state_dict, what):
-    """Raise one ValueError naming missing, unexpected and mis-shaped keys, if there are any."""
+def check_state_dict(expected, state_dict, what, strict=True):
+    """Compare ``state_dict`` with the ``expected`` keys and shapes. Strict: raise one
+    ValueError naming the missing, unexpected and mis-shaped keys, if any. Not strict: return
+    the loadable part and a sentence naming what it skips (None if nothing)."""
     shapes = {k: tuple(v.shape) for k, v in expected.items()}
     problems = []
     missing = [k for k in shapes if k not in state_dict]
@@ -51,11 +57,15 @@ def check_state_dict(expected, state_dict, what):
                         ('shape mismatches (checkpoint vs model)', mismatched)):
         if keys:
             problems.append(f'{len(keys)} {label}: {listing(keys)}')
-    if problems:
-        raise ValueError(f'{what}: ' + '; '.join(problems))
+    report = f'{what}: ' + '; '.join(problems) if problems else None
+    if strict and problems:
+        raise ValueError(report)
+    loadable = {k: v for k, v in state_dict.items()
+                if k in shapes and tuple(v.shape) == shapes[k]}
+    return loadable, report
 
 
-def convert_timm_state_dict(model_name, state_dict, with_classifier=False):
+def convert_timm_state_dict(model_name, state_dict, with_classifier=False, strict=True):
     """Convert a timm SE-ResNet / SE-ResNeXt state dict to our backbone's keys.
 
     ``se.fc1/fc2`` (legacy: ``se_module.fc1/fc2``) become ``se_layer.conv1/conv2.conv``, the
@@ -68,6 +78,9 @@ def convert_timm_state_dict(model_name, state_dict, with_classifier=False):
         with_classifier (bool): Also convert ``fc``/``last_linear`` and return the keys of an
             mmpretrain ``ImageClassifier`` (``backbone.*`` and ``head.fc.*``). Default: False,
             which drops the classifier.
+        strict (bool): Raise on any unmapped, missing, unexpected or mis-shaped key. False:
+            keep the keys that fit, and log a warning naming the ones skipped or missing.
+            Default: True.
 
     Returns:
         dict[str, Tensor]: The converted state dict.
@@ -99,11 +112,17 @@ def convert_timm_state_dict(model_name, state_dict, with_classifier=False):
                 break
         else:
             unmapped.append(key)
-    if unmapped:
-        raise ValueError(f'{model_name}: {len(unmapped)} timm keys have no mapping: '
-                         f'{listing(unmapped)}')
-    check_state_dict(reference_backbone(arch).state_dict(), converted,
-                     f'{model_name}: the converted state dict does not fit the architecture')
+    problems = [f'{len(unmapped)} timm keys have no mapping: {listing(unmapped)}'] if unmapped else []
+    if strict and problems:
+        raise ValueError(f'{model_name}: {problems[0]}')
+    converted, report = check_state_dict(
+        reference_backbone(arch).state_dict(), converted,
+        f'{model_name}: the converted state dict does not fit the architecture', strict)
+    if report or problems:
+        from mmengine.logging import print_log
+        print_log(f'partial load (strict=False) of {model_name}, skipped: '
+                  + '; '.join(problems + [report] if report else problems),
+                  logger='current', level=logging.WARNING)
     if not with_classifier:
         return converted
     if set(classifier) != {'head.fc.weight', 'head.fc.bias'}:
@@ -112,17 +131,69 @@ def convert_timm_state_dict(model_name, state_dict, with_classifier=False):
     return {**{f'backbone.{k}': v for k, v in converted.items()}, **classifier}
 
 
-def load_state_dict_file(path):
-    """Tensors of a local checkpoint: ``.safetensors``, or ``.pth``/``.bin`` read with
-    ``weights_only=True``; a ``state_dict``/``model`` wrapper and ``module.`` prefixes are
-    removed."""
+def sha256_of(path):
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for chunk in iter(lambda: f.read(1 << 20), b''):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def load_state_dict_file(path, sha256=None):
+    """Tensors of a local checkpoint, read without running any code it may carry.
+
+    ``.safetensors`` files are read by safetensors; ``.pth``/``.bin`` by ``torch.load`` with
+    ``weights_only=True``, which refuses pickled objects other than tensors and containers.
+    A ``state_dict``/``model`` wrapper and ``module.`` prefixes are removed.
+
+    Args:
+        path (str): The file.
+        sha256 (str, optional): Its SHA-256 hex digest (or a prefix of at least 8 digits, as
+            in torch.hub file names), checked before reading. torch's zip format carries a
+            CRC-32 per entry, which is always checked; safetensors and legacy (non-zip)
+            ``torch.save`` files have no checksum, so only a digest catches their flipped
+            bytes. Default: None.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: a wrong digest; a file that is truncated, corrupted or not a checkpoint;
+            a pickle with code (refused); content that is not a dict of tensors.
+    """
     if not os.path.isfile(path):
         raise FileNotFoundError(f'checkpoint file {path!r} does not exist')
-    if path.endswith('.safetensors'):
-        from safetensors.torch import load_file
-        state_dict = load_file(path)
-    else:
-        state_dict = torch.load(path, map_location='cpu', weights_only=True)
+    if sha256 is not None:
+        if not re.fullmatch(r'[0-9a-fA-F]{8,64}', str(sha256)):
+            raise ValueError(f'sha256 must be 8 to 64 hex digits, got {sha256!r}')
+        actual = sha256_of(path)
+        if not actual.startswith(sha256.lower()):
+            raise ValueError(f'{path}: SHA-256 {actual} does not match the expected '
+                             f'{sha256}; the file is corrupted or not the one meant')
+    if zipfile.is_zipfile(path):  # torch's format: check every entry's CRC-32 first
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+        if bad is not None:
+            raise ValueError(f'{path}: corrupted, the CRC-32 of its entry {bad} does not match '
+                             'its data')
+    try:
+        if path.endswith('.safetensors'):
+            from safetensors.torch import load_file
+            state_dict = load_file(path)
+        else:
+            state_dict = torch.load(path, map_location='cpu', weights_only=True)
+    except pickle.UnpicklingError as error:
+        reason = ' '.join(str(error).split())[:300]
+        if 'weights only' not in reason.lower() and 'weights_only' not in reason.lower():
+            raise ValueError(f'{path}: not a readable checkpoint ({reason})') from None
+        raise ValueError(f'{path}: refused, it holds pickled objects other than tensors, '
+                         'which could run code (torch.load weights_only=True: '
+                         f'{reason[:160]}...); only plain state dicts are loaded') from None
+    except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as error:
+        reason = ' '.join(f'{type(error).__name__}: {error}'.split())[:200]
+        raise ValueError(f'{path}: not a readable checkpoint, truncated or corrupted? '
+                         f'({reason})') from None
+    except Exception as error:  # safetensors' own error type, any other reader failure
+        reason = ' '.join(f'{type(error).__name__}: {error}'.split())[:200]
+        raise ValueError(f'{path}: not a readable checkpoint ({reason})') from None
     for wrapper in ('state_dict', 'model'):
         if isinstance(state_dict, dict) and isinstance(state_dict.get(wrapper), dict):
             state_dict = state_dict[wrapper]

@@ -1,3 +1,4 @@
+import os
 import huggingface_hub
 import pytest
 import timm
@@ -77,3 +78,112 @@ def test_wrong_architecture_is_refused_before_loading(timm_seresnet18):
 def test_unknown_timm_name_fails_at_build():
     with pytest.raises(ValueError, match="timm model 'seresnet33ts' is not an SE-ResNet"):
         SEResNet(depth=50, pretrained='timm://seresnet33ts').init_weights()
+
+
+def timm_init(path, **kwargs):
+    return dict(type='se_backbones.TimmPretrained', model_name='seresnet18', checkpoint=path,
+                **kwargs)
+
+
+def assert_refused(model, match):
+    """init_weights raises ``match`` and leaves every weight as it was."""
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    with pytest.raises(ValueError, match=match):
+        model.init_weights()
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, before[key]), key
+
+
+class CodePayload:
+    """Unpickling it would run a shell command (touch the marker file)."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f'touch {self.marker}', )
+
+
+def test_a_pickle_with_code_is_refused_and_never_runs(tmp_path):
+    marker, path = tmp_path / 'code_ran', str(tmp_path / 'hostile.pth')
+    torch.save({'conv1.weight': torch.zeros(64, 3, 7, 7), 'x': CodePayload(marker)}, path)
+    assert_refused(SEResNet(18, init_cfg=timm_init(path)),
+                   r'hostile\.pth: refused, it holds pickled objects other than tensors, which '
+                   r'could run code .*only plain state dicts are loaded')
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize('suffix', ['.pth', '.safetensors'])
+def test_a_truncated_file_raises_and_changes_nothing(timm_seresnet18, tmp_path, suffix):
+    theirs, _ = timm_seresnet18
+    whole = str(tmp_path / f'whole{suffix}')
+    if suffix == '.safetensors':
+        from safetensors.torch import save_file
+        save_file(theirs.state_dict(), whole)
+    else:
+        torch.save(theirs.state_dict(), whole)
+    data = open(whole, 'rb').read()
+    path = str(tmp_path / f'truncated{suffix}')
+    with open(path, 'wb') as f:
+        f.write(data[:len(data) // 2])
+    assert_refused(SEResNet(18, init_cfg=timm_init(path)),
+                   rf'truncated\{suffix}: not a readable checkpoint')
+
+
+@pytest.mark.parametrize('suffix', ['.pth', '.safetensors'])
+def test_corrupted_bytes_are_caught(timm_seresnet18, tmp_path, suffix):
+    """A flipped byte inside a tensor leaves a readable file: torch's zip entries' CRC-32
+    catches it; safetensors has no checksum, a SHA-256 digest catches it."""
+    from safetensors.torch import save_file
+
+    from se_backbones.weights.convert import sha256_of
+    theirs, _ = timm_seresnet18
+    good = str(tmp_path / f'good{suffix}')
+    if suffix == '.safetensors':
+        save_file(theirs.state_dict(), good)
+    else:
+        torch.save(theirs.state_dict(), good)
+    data = bytearray(open(good, 'rb').read())
+    data[len(data) // 2] ^= 0xFF
+    path = str(tmp_path / f'corrupted{suffix}')
+    open(path, 'wb').write(bytes(data))
+    digest = sha256_of(good)
+    if suffix == '.pth':
+        assert_refused(SEResNet(18, init_cfg=timm_init(path)),
+                       r'corrupted\.pth: corrupted, the CRC-32 of its entry .* does not match')
+    assert_refused(SEResNet(18, init_cfg=timm_init(path, sha256=digest[:10])),
+                   rf'corrupted\{suffix}: SHA-256 [0-9a-f]{{64}} does not match the expected '
+                   rf'{digest[:10]}')
+    model = SEResNet(18, init_cfg=timm_init(good, sha256=digest))
+    model.init_weights()  # the right file with its digest loads
+    torch.testing.assert_close(model.conv1.weight, theirs.conv1.weight, rtol=0, atol=0)
+
+
+def test_partial_load_is_opt_in_and_lists_what_it_skips(timm_seresnet18, monkeypatch):
+    theirs, path = timm_seresnet18
+    logged = []
+    monkeypatch.setattr('se_backbones.weights.init.print_log',
+                        lambda msg, **kwargs: logged.append(msg))
+    no_se_in_layer1 = dict(depth=18, stage_with_se=(False, True, True, True))
+    assert_refused(SEResNet(**no_se_in_layer1, init_cfg=timm_init(path)),
+                   r'8 unexpected keys: layer1\.0\.se_layer')
+    partial = SEResNet(**no_se_in_layer1, init_cfg=timm_init(path, strict=False))
+    partial.init_weights()
+    assert len(logged) == 1 and 'layer1.0.se_layer.conv1.conv.weight' in logged[0]
+    assert '8 unexpected keys' in logged[0] and 'strict=False: these are skipped' in logged[0]
+    torch.testing.assert_close(partial.layer2[0].se_layer.conv1.conv.weight,
+                               theirs.layer2[0].se.fc1.weight, rtol=0, atol=0)
+    torch.testing.assert_close(partial.layer1[0].conv1.weight, theirs.layer1[0].conv1.weight,
+                               rtol=0, atol=0)
+
+
+@pytest.mark.parametrize('kwargs,error,match', [
+    (dict(strict='no'), TypeError, 'strict must be True or False'),
+    (dict(missing_ok=1), TypeError, 'missing_ok must be True or False'),
+    (dict(checkpoint=3), TypeError, 'checkpoint must be None or a file path'),
+    (dict(sha256='abc'), ValueError, 'sha256 needs checkpoint'),
+])
+def test_bad_timm_pretrained_arguments(kwargs, error, match):
+    from se_backbones import TimmPretrained
+    with pytest.raises(error, match=match):
+        TimmPretrained('seresnet18', **kwargs)
