@@ -4,14 +4,16 @@ Import it from a config with ``custom_imports=dict(imports=['se_backbones'])`` a
 backbone ``type='se_backbones.SEResNet'`` (or ``SEResNeXt``).
 """
 from .backbones import SEResNet, SEResNeXt
+from .hooks import RNGStateHook
 from .layers import SELayer, make_divisible
-from .registry import MODELS, WEIGHT_INITIALIZERS
+from .registry import HOOKS, MODELS, WEIGHT_INITIALIZERS
 from .weights import (TIMM_ARCHS, TimmPretrained, backbone_cfg_from_timm,
                       convert_timm_state_dict, load_state_dict_file)
 
 __version__ = '0.1.0'
 __all__ = [
-    'MODELS', 'SELayer', 'SEResNeXt', 'SEResNet', 'TIMM_ARCHS', 'TimmPretrained',
+    'HOOKS', 'MODELS', 'RNGStateHook', 'SELayer', 'SEResNeXt', 'SEResNet', 'TIMM_ARCHS',
+    'TimmPretrained',
     'WEIGHT_INITIALIZERS', 'backbone_cfg_from_timm', 'convert_timm_state_dict',
     'load_state_dict_file', 'make_divisible'
 ]

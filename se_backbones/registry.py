@@ -9,8 +9,9 @@ a prefix, so inside an mmpretrain config a bare ``type='SEResNet'`` builds mmpre
 not ours (and mmdet/mmseg configs would fail to find a bare ``SEResNet`` at all).
 
 ``WEIGHT_INITIALIZERS`` holds ``TimmPretrained``, for ``init_cfg=dict(type=
-'se_backbones.TimmPretrained', model_name=...)``.
+'se_backbones.TimmPretrained', model_name=...)``; ``HOOKS`` holds ``RNGStateHook``.
 """
+from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import WEIGHT_INITIALIZERS as MMENGINE_WEIGHT_INITIALIZERS
 from mmengine.registry import Registry
@@ -26,3 +27,6 @@ WEIGHT_INITIALIZERS = Registry(
     parent=MMENGINE_WEIGHT_INITIALIZERS,
     scope='se_backbones',
     locations=['se_backbones.weights'])
+
+HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='se_backbones',
+                 locations=['se_backbones.hooks'])

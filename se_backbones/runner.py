@@ -80,6 +80,10 @@ def build_runner(args):
         # a fixed name makes a second Runner in one process reuse the first one's visualizer
         # (and log into its work dir); without it MMEngine names it after the experiment
         cfg.visualizer.pop('name', None)
+    hooks = cfg.setdefault('custom_hooks', [])
+    if not any(h.get('type') in ('se_backbones.RNGStateHook', 'RNGStateHook') for h in hooks):
+        hooks.append(dict(type='se_backbones.RNGStateHook'))  # exact resume, any config
+        cfg.setdefault('custom_imports', dict(imports=['se_backbones']))
     allow_mmengine_checkpoints()  # torch>=2.6 loads with weights_only=True
     if cfg.launcher == 'pytorch' and not torch.cuda.is_available():
         setup_cpu_ddp(cfg)

@@ -3,6 +3,8 @@
 # `_delete_=True` so it replaces the detector base's ResNet wholesale:
 #     model = dict(backbone={{_base_.se_r50}})
 custom_imports = dict(imports=['se_backbones'], allow_failed_imports=False)
+# random states saved in checkpoints and restored on resume: a resumed run continues exactly
+custom_hooks = [dict(type='se_backbones.RNGStateHook')]
 
 _detection = dict(
     _delete_=True,
