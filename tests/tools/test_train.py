@@ -1,5 +1,6 @@
 import argparse
 import glob
+import json
 import os
 import subprocess
 import sys
@@ -42,18 +43,60 @@ def test_train_then_resume_from_the_last_checkpoint(toy_root, tmp_path):
     assert set(metrics) >= {'coco/bbox_mAP', 'coco/bbox_mAP_50'} and os.path.getsize(out) > 0
 
 
-def test_dist_train_two_processes_gloo(toy_root, tmp_path):
-    """tools/dist_train.sh: torchrun with 2 CPU processes (gloo) runs a few iterations."""
-    work_dir = str(tmp_path)
-    options = toy_options(toy_root, work_dir, max_iters=2, val_interval=2)
-    env = dict(os.environ, PYTHON=sys.executable, PORT='29517', OMP_NUM_THREADS='1')
-    result = subprocess.run(
-        ['bash', os.path.join(ROOT, 'tools', 'dist_train.sh'), TOY, '2', *cfg_options(options)],
-        capture_output=True, text=True, timeout=600, cwd=ROOT, env=env)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert os.path.exists(os.path.join(work_dir, 'iter_2.pth'))
-    log = open(glob.glob(os.path.join(work_dir, '*', '*.log'))[0]).read()
-    assert "'world_size': 2" in log or 'world_size: 2' in log or 'Distributed training: True' in log
+DDP_CONFIG = """
+_base_ = '{root}/configs/toy/seresnet50_toy_cls.py'
+# no random augmentation, BN statistics frozen (torch's SyncBatchNorm is GPU-only, so on CPU
+# each process would normalise with its own half batch): what is left to compare is DDP's data
+# sharding and gradient averaging against one process with the whole batch
+model = dict(backbone=dict(norm_eval=True))
+train_dataloader = dict(batch_size={batch}, num_workers=0, persistent_workers=False,
+                        dataset=dict(data_root='{data}', pipeline=[
+                            dict(type='LoadImageFromFile'), dict(type='PackInputs')]))
+val_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
+                      dataset=dict(data_root='{data}'))
+test_dataloader = val_dataloader
+train_cfg = dict(max_iters=6, val_interval=6)
+# SGD: an update proportional to the gradient, so a wrong DDP average (e.g. a sum) shows;
+# Adam's update would hide it (invariant to the gradient's scale)
+optim_wrapper = dict(_delete_=True, type='OptimWrapper',
+                     optimizer=dict(type='SGD', lr=0.05, momentum=0.9))
+param_scheduler = []
+default_hooks = dict(checkpoint=dict(interval=6), logger=dict(interval=1))
+"""
+
+
+def test_two_process_gloo_ddp_equals_one_process_with_the_whole_batch(tmp_path):
+    """tools/dist_train.sh, 2 CPU processes (gloo) with 1 image each, ends with the weights of
+    tools/train.py in one process with batches of 2, to float rounding."""
+    from se_backbones.data import make_toy_shapes
+    data = str(tmp_path / 'data')
+    make_toy_shapes(data, num_train=8, num_val=4, size=64, task='cls')
+    results = {}
+    for name, batch in (('single', 2), ('ddp', 1)):
+        config = tmp_path / f'{name}.py'
+        config.write_text(DDP_CONFIG.format(root=ROOT, batch=batch, data=data + '/'))
+        work_dir = str(tmp_path / name)
+        if name == 'single':
+            run_train([str(config), '--work-dir', work_dir])
+        else:
+            env = dict(os.environ, PYTHON=sys.executable, PORT='29517', OMP_NUM_THREADS='1')
+            result = subprocess.run(
+                ['bash', os.path.join(ROOT, 'tools', 'dist_train.sh'), str(config), '2',
+                 '--work-dir', work_dir], capture_output=True, text=True, timeout=600,
+                cwd=ROOT, env=env)
+            assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+            log = open(glob.glob(os.path.join(work_dir, '*', '*.log'))[0]).read()
+            assert 'Distributed training: True' in log and 'GPU number: 2' in log, log[:3000]
+        results[name] = torch.load(os.path.join(work_dir, 'iter_6.pth'),
+                                   weights_only=False)['state_dict']
+    single, ddp = results['single'], results['ddp']
+    assert single.keys() == ddp.keys()
+    scalars = glob.glob(os.path.join(str(tmp_path / 'single'), '*', 'vis_data', 'scalars.json'))
+    train_losses = [json.loads(line)['loss'] for line in open(scalars[0]) if '"loss"' in line]
+    assert len(train_losses) == 6 and len(set(train_losses)) == 6  # it does train
+    a, b = (torch.cat([w[k].float().flatten() for k in single]) for w in (single, ddp))
+    assert (a - b).norm() / a.norm() < 1e-6
+    assert (a - b).abs().max() < 1e-5
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason='MMEngine AMP works with a GPU')
