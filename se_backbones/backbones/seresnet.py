@@ -13,8 +13,18 @@ from ..registry import MODELS
 from ..weights import TimmPretrained
 
 
+SE_POSITIONS = ('standard', 'pre', 'post', 'identity', 'after_conv2')
+
+
+def attention_class(name):
+    """The class of an attention layer type, looked up in our registry first (mmdet has an
+    ``SELayer`` of its own), or None."""
+    return name if isinstance(name, type) else MODELS.get(name)
+
+
 class SEBlockMixin:
-    """Puts an optional ``se_layer`` on a ResNet block's residual branch, before the add.
+    """Puts an optional attention layer (``se_layer``: :class:`SELayer`, :class:`ECALayer`, ...)
+    into a ResNet block, by default on the residual branch before the add.
 
     The host block (mmdet ``BasicBlock``/``Bottleneck`` or ResNeXt's) keeps its layers and
     state-dict keys; the subclass gives ``residual(x)``, the branch up to its last norm, and
@@ -23,29 +33,55 @@ class SEBlockMixin:
     Args:
         inplanes (int): Input channels of the block.
         planes (int): Base width; the block outputs ``planes * expansion`` channels.
-        se_cfg (dict, optional): Keyword arguments of :class:`SELayer`; None means no SE.
+        se_cfg (dict, optional): The attention layer's config: ``type`` (default ``'SELayer'``)
+            and its arguments but ``channels``; None means no attention.
+        se_position (str): Where it acts (SENet paper, Fig. 5 and Table 14): ``'standard'``
+            (the residual branch, before the add), ``'pre'`` (the block's input, before the
+            residual branch), ``'post'`` (the block's output, after the add and ReLU),
+            ``'identity'`` (the shortcut, parallel to the residual branch) or
+            ``'after_conv2'`` (inside a bottleneck, after the 3x3 conv). Default: 'standard'.
         act_before_se (bool): Apply the block's ReLU to the residual branch before SE and the
             add, as Caffe SENet's basic block does. Default: False.
         **kwargs: Arguments of the host block.
     """
 
-    def __init__(self, inplanes, planes, se_cfg=None, act_before_se=False, **kwargs):
+    def __init__(self, inplanes, planes, se_cfg=None, se_position='standard',
+                 act_before_se=False, **kwargs):
         super().__init__(inplanes, planes, **kwargs)
-        self.se_layer = None if se_cfg is None else SELayer(planes * self.expansion, **se_cfg)
+        self.se_position = se_position
         self.act_before_se = act_before_se
+        self.se_layer = None
+        if se_cfg is not None:
+            channels = {'pre': inplanes, 'after_conv2': self.mid_channels(planes)
+                        }.get(se_position, planes * self.expansion)
+            cfg = dict(se_cfg)
+            self.se_layer = attention_class(cfg.pop('type', 'SELayer'))(channels, **cfg)
+
+    def mid_channels(self, planes):
+        """Output channels of the 3x3 conv (bottlenecks; a basic block's is its output)."""
+        return self.conv2.out_channels
 
     def forward(self, x):
-        """relu(se(residual(x)) + identity(x)); SE's scale, the add and the ReLU are one
-        function that keeps no copy of the scaled branch for backward."""
+        """The block with its attention layer; at the standard position the scale, the add and
+        the ReLU are one function that keeps no copy of the scaled branch for backward."""
 
         def _inner_forward(x):
+            identity = x if self.downsample is None else self.downsample(x)
+            se, position = self.se_layer, self.se_position
+            if se is not None and position == 'pre':
+                x = se(x)
             out = self.residual(x)
             if self.act_before_se:
                 out = self.relu(out)
-            identity = x if self.downsample is None else self.downsample(x)
-            if self.se_layer is None:
+            if se is None or position in ('pre', 'after_conv2'):
                 return self.relu(out + identity)
-            return scale_add_relu(out, self.se_layer.gate(out), identity, inplace=True)
+            if position == 'identity':
+                return self.relu(out + se(identity))
+            if position == 'post':
+                return se(self.relu(out + identity))
+            if getattr(se, 'fusable', False):
+                return scale_add_relu(out, se.gate(out), identity, inplace=True)
+            return self.relu(se(out) + identity)
 
         if self.with_cp and x.requires_grad:
             return cp.checkpoint(_inner_forward, x, use_reentrant=False)
@@ -72,6 +108,8 @@ class SEBottleneck(SEBlockMixin, Bottleneck):
         if self.with_plugins:
             out = self.forward_plugin(out, self.after_conv1_plugin_names)
         out = self.relu(self.norm2(self.conv2(out)))
+        if self.se_layer is not None and self.se_position == 'after_conv2':
+            out = self.se_layer(out)
         if self.with_plugins:
             out = self.forward_plugin(out, self.after_conv2_plugin_names)
         out = self.norm3(self.conv3(out))
@@ -165,11 +203,15 @@ class SEResNet(ResNet):
 
     Args:
         depth (int): 18 or 34 (SE BasicBlock), 26, 50, 101, 152, 200 or 269 (SE Bottleneck).
-        se_ratio (int | Sequence[int]): SE reduction ratio ``r``, one for all stages or one per
-            stage. Default: 16.
+        se_ratio (int | Sequence[int], optional): SE reduction ratio ``r``, one for all stages
+            or one per stage. Default: None, meaning 16 (an :class:`SELayer`'s only).
         stage_with_se (Sequence[bool], optional): Whether each stage has SE. Default: all do.
-        se_cfg (dict, optional): Further :class:`SELayer` arguments (``divisor``, ``bias``,
-            ``act_cfg``, ``conv_cfg``, ``squeeze_channels``). Default: None.
+        se_cfg (dict, optional): The attention layer: ``type`` (``'SELayer'``, the default, or
+            ``'ECALayer'``) and its further arguments (SELayer: ``divisor``, ``bias``,
+            ``act_cfg``, ``squeeze``, ``gate``, ...; ECALayer: ``kernel_size``, ``gamma``,
+            ``b``, ``squeeze``, ``gate``). Default: None.
+        se_position (str): ``'standard'``, ``'pre'``, ``'post'``, ``'identity'`` or
+            ``'after_conv2'``; see :class:`SEBlockMixin`. Default: 'standard'.
         stem_channels (int | Sequence[int], optional): Stem width. With ``deep_stem``, three
             widths set the three stem convs (timm's tiered stem: ``(24, 32, 64)``); one width
             ``c`` means ``(c // 2, c // 2, c)``. Default: None, meaning ``base_channels``.
@@ -212,9 +254,10 @@ class SEResNet(ResNet):
 
     def __init__(self,
                  depth,
-                 se_ratio=16,
+                 se_ratio=None,
                  stage_with_se=None,
                  se_cfg=None,
+                 se_position='standard',
                  stem_channels=None,
                  stem_pool_cfg=dict(kernel_size=3, stride=2, padding=1),
                  act_before_se=False,
@@ -245,13 +288,28 @@ class SEResNet(ResNet):
             fail(name, 'stem_pool_cfg', stem_pool_cfg, 'a dict of nn.MaxPool2d arguments',
                  TypeError)
         if se_cfg is not None and not isinstance(se_cfg, dict):
-            fail(name, 'se_cfg', se_cfg, 'None or a dict of SELayer arguments', TypeError)
+            fail(name, 'se_cfg', se_cfg, 'None or a dict: the attention layer\'s type '
+                 '(default SELayer) and arguments', TypeError)
         se_cfg = dict(se_cfg or {})
         for key in ('channels', 'ratio'):
             if key in se_cfg:
                 fail(name, 'se_cfg', se_cfg, f'free of {key!r} (it comes from the block width '
                      'and se_ratio)')
-        self.se_ratio = per_stage(name, 'se_ratio', se_ratio, num_stages, int)
+        attn = attention_class(se_cfg.get('type', 'SELayer'))
+        if attn is None or not hasattr(attn, 'gate'):
+            fail(name, "se_cfg['type']", se_cfg.get('type'), 'an attention layer registered in '
+                 'se_backbones.MODELS with a gate() method: SELayer or ECALayer')
+        check_choice(name, 'se_position', se_position, SE_POSITIONS)
+        if se_position == 'after_conv2' and block.expansion == 1:
+            fail(name, 'se_position', se_position, "one of 'standard', 'pre', 'post', "
+                 "'identity' with basic blocks (depth 18, 34; 'after_conv2' needs bottlenecks)")
+        self.uses_ratio = issubclass(attn, SELayer)
+        if not self.uses_ratio and se_ratio is not None:
+            fail(name, 'se_ratio', se_ratio, f'None with se_cfg type {attn.__name__} (it has no '
+                 'reduction ratio)')
+        self.se_ratio = per_stage(name, 'se_ratio', 16 if se_ratio is None else se_ratio,
+                                  num_stages, int)
+        self.se_position = se_position
         self.stage_with_se = per_stage(name, 'stage_with_se',
                                        True if stage_with_se is None else stage_with_se,
                                        num_stages, bool)
@@ -296,8 +354,10 @@ class SEResNet(ResNet):
         """Build one stage, adding its SE config and the zero-init of its blocks."""
         stage = len(self.res_layers)  # mmseg's ResNet appends each stage once it is built
         if self.stage_with_se[stage]:
-            kwargs['se_cfg'] = dict(self.se_cfg, ratio=self.se_ratio[stage])
+            kwargs['se_cfg'] = dict(self.se_cfg, **(
+                dict(ratio=self.se_ratio[stage]) if self.uses_ratio else {}))
         kwargs['act_before_se'] = self.act_before_se
+        kwargs['se_position'] = self.se_position
         if self.zero_init_blocks:
             kwargs['init_cfg'] = dict(
                 type='Constant', val=0, override=dict(name=self.block.last_norm))

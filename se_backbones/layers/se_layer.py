@@ -5,6 +5,7 @@ from mmengine.model import BaseModule
 from ..checks import check_layer_cfg, check_positive_int, fail
 from ..registry import MODELS
 from .make_divisible import make_divisible
+from .squeeze_gate import check_squeeze, gate_cfg, is_fusable, squeeze
 
 
 @MODELS.register_module()
@@ -29,6 +30,11 @@ class SELayer(BaseModule):
         conv_cfg (dict, optional): Config of the conv layers. Default: None (``Conv2d``).
         act_cfg (dict | Sequence[dict]): Activations after the first and the second conv; one
             dict is used for both. Default: ``(dict(type='ReLU'), dict(type='Sigmoid'))``.
+        squeeze (str): Global pooling, ``'avg'`` (the paper's), ``'max'`` or ``'avgmax'`` (their
+            mean). Default: 'avg'.
+        gate (str, optional): Shortcut for the second activation (the paper's excitation
+            ablation): ``'sigmoid'``, ``'hsigmoid'``, ``'tanh'`` or ``'relu'``; it replaces
+            ``act_cfg[1]``. Default: None.
         init_cfg (dict | list[dict], optional): Initialization config. Default: None.
 
     Example:
@@ -46,6 +52,8 @@ class SELayer(BaseModule):
                  bias='auto',
                  conv_cfg=None,
                  act_cfg=(dict(type='ReLU'), dict(type='Sigmoid')),
+                 squeeze='avg',
+                 gate=None,
                  init_cfg=None):
         super().__init__(init_cfg)
         check_positive_int('SELayer', 'channels', channels)
@@ -64,6 +72,11 @@ class SELayer(BaseModule):
             fail('SELayer', 'act_cfg', act_cfg, 'a dict or a pair of dicts')
         for i, cfg in enumerate(act_cfg):
             check_layer_cfg('SELayer', f'act_cfg[{i}]', cfg, 'activation', optional=True)
+        check_squeeze('SELayer', squeeze)
+        if gate is not None:
+            act_cfg = (act_cfg[0], gate_cfg('SELayer', gate))
+        self.squeeze = squeeze
+        self.fusable = is_fusable(act_cfg[1])  # the block may fuse scale, add and ReLU
         self.channels = channels
         self.squeeze_channels = squeeze_channels
         self.global_avgpool = nn.AdaptiveAvgPool2d(1)
@@ -74,7 +87,8 @@ class SELayer(BaseModule):
 
     def gate(self, x):
         """The excitation of ``x`` (N, C, H, W): one factor per channel, (N, C, 1, 1)."""
-        return self.conv2(self.conv1(self.global_avgpool(x)))
+        pooled = self.global_avgpool(x) if self.squeeze == 'avg' else squeeze(x, self.squeeze)
+        return self.conv2(self.conv1(pooled))
 
     def forward(self, x):
         """Scale ``x`` (N, C, H, W) channel-wise by its excitation."""

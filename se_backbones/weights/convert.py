@@ -1,7 +1,7 @@
 """timm SE-ResNet state dicts to se_backbones keys, checked against the target architecture."""
 import functools
-import logging
 import hashlib
+import logging
 import os
 import pickle
 import re
@@ -14,6 +14,7 @@ from .timm_archs import backbone_cfg_from_timm, timm_arch
 # Block keys shared by timm's ResNet and its legacy SENet; the rest is kept as it is.
 _BLOCK_RULES = [
     (r'^(layer\d+\.\d+\.)(?:se|se_module)\.fc([12])\.', r'\1se_layer.conv\2.conv.'),
+    (r'^(layer\d+\.\d+\.)se\.conv\.weight$', r'\1se_layer.conv.weight'),  # ECA
     (r'^(layer\d+\.\d+\.(?:conv[123]|bn[123]|downsample\.\d+)\.)', r'\1'),
 ]
 _STEM_RULES = {
@@ -21,11 +22,15 @@ _STEM_RULES = {
     # timm's deep stem is conv1.{0,1,3,4,6} + bn1; mmdet's is stem.{0,1,3,4,6,7}
     'deep': [(r'^conv1\.([01346])\.', r'stem.\1.'), (r'^bn1\.', 'stem.7.')],
     'legacy': [(r'^layer0\.(conv1|bn1)\.', r'\1.')],
+    # SENet-154's 3-conv stem: layer0.{conv,bn}{1,2,3} -> stem.{0,1,3,4,6,7}
+    'legacy_deep': [(r'^layer0\.conv1\.', 'stem.0.'), (r'^layer0\.bn1\.', 'stem.1.'),
+                    (r'^layer0\.conv2\.', 'stem.3.'), (r'^layer0\.bn2\.', 'stem.4.'),
+                    (r'^layer0\.conv3\.', 'stem.6.'), (r'^layer0\.bn3\.', 'stem.7.')],
 }
 _CLASSIFIER = re.compile(r'^(?:fc|last_linear)\.')
 # Backbone attributes that define the architecture beyond the tensor shapes.
 ARCH_ATTRS = ('depth', 'groups', 'base_width', 'style', 'deep_stem', 'avg_down',
-              'deep_stem_channels', 'stem_pool_cfg', 'act_before_se', 'se_cfg')
+              'deep_stem_channels', 'stem_pool_cfg', 'act_before_se', 'se_cfg', 'se_position')
 
 
 @functools.lru_cache(maxsize=None)
@@ -98,7 +103,9 @@ def convert_timm_state_dict(model_name, state_dict, with_classifier=False, stric
     """
     arch = timm_arch(model_name)
     cfg = backbone_cfg_from_timm(arch)
-    stem = 'legacy' if arch.startswith('legacy_') else 'deep' if cfg.get('deep_stem') else 'plain'
+    deep = cfg.get('deep_stem') or cfg['type'].endswith('SENet154')
+    stem = ('legacy' if arch.startswith('legacy_') else 'plain') + ('_deep' if deep else '')
+    stem = {'plain_deep': 'deep'}.get(stem, stem)
     rules = _STEM_RULES[stem] + _BLOCK_RULES
     converted, classifier, unmapped = {}, {}, []
     for key, value in state_dict.items():

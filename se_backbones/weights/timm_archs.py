@@ -1,4 +1,5 @@
-"""Which timm SE-ResNet architectures our backbones reproduce exactly, and with what config."""
+"""Which timm SE-ResNet / ECA-ResNet architectures our backbones reproduce exactly, and with
+what config."""
 import copy
 
 _D = dict(deep_stem=True, avg_down=True)  # timm 'd': 32-32-64 deep stem, avg-pool downsample
@@ -10,6 +11,7 @@ _LEGACY = dict(
     stem_pool_cfg=dict(kernel_size=3, stride=2, padding=0, ceil_mode=True),
     se_cfg=dict(divisor=1))
 _X32x4d = dict(groups=32, base_width=4)
+_ECA = dict(se_cfg=dict(type='ECALayer'))  # timm attn_layer='eca': adaptive kernel, no ratio
 
 TIMM_ARCHS = {
     'seresnet18': ('SEResNet', dict(depth=18)),
@@ -36,6 +38,16 @@ TIMM_ARCHS = {
     'legacy_seresnext26_32x4d': ('SEResNeXt', dict(depth=26, **_X32x4d, **_LEGACY)),
     'legacy_seresnext50_32x4d': ('SEResNeXt', dict(depth=50, **_X32x4d, **_LEGACY)),
     'legacy_seresnext101_32x4d': ('SEResNeXt', dict(depth=101, **_X32x4d, **_LEGACY)),
+    'legacy_senet154': ('SENet154', dict(depth=154)),
+    # timm's ResNet-family re-implementation: padded stem pool, SE width rounded to 8
+    'senet154': ('SENet154', dict(depth=154, se_cfg={},
+                                  stem_pool_cfg=dict(kernel_size=3, stride=2, padding=1))),
+    'ecaresnet26t': ('SEResNet', dict(depth=26, **_T, **_ECA)),
+    'ecaresnet50d': ('SEResNet', dict(depth=50, **_D, **_ECA)),
+    'ecaresnet50t': ('SEResNet', dict(depth=50, **_T, **_ECA)),
+    'ecaresnet101d': ('SEResNet', dict(depth=101, **_D, **_ECA)),
+    'ecaresnet200d': ('SEResNet', dict(depth=200, **_D, **_ECA)),
+    'ecaresnet269d': ('SEResNet', dict(depth=269, **_D, **_ECA)),
 }
 
 
