@@ -33,6 +33,18 @@ se_x101_32x4d = dict(
     init_cfg=dict(type='se_backbones.TimmPretrained', model_name='seresnext101_32x4d.gluon_in1k',
                   missing_ok=True),
     **_detection)
+# ECA-ResNet-50-D (timm ecaresnet50d: deep stem, avg-pool downsampling, ECA with adaptive k)
+eca_r50d = dict(
+    type='se_backbones.SEResNet', depth=50, style='pytorch', deep_stem=True, avg_down=True,
+    se_cfg=dict(type='ECALayer'),
+    init_cfg=dict(type='se_backbones.TimmPretrained', model_name='ecaresnet50d.miil_in1k',
+                  missing_ok=True),
+    **_detection)
+# SE-PRE ResNet-50: torchvision's ResNet-50 weights for the ResNet layers, SE from scratch
+se_r50_pre = dict(
+    type='se_backbones.SEResNet', depth=50, style='pytorch', se_position='pre',
+    init_cfg=dict(type='Pretrained', checkpoint='torchvision://resnet50'),
+    **_detection)
 
 # mmseg: SE-ResNet-50 with the layouts of mmseg's ResNetV1c configs (SyncBN, BN trained,
 # contract_dilation). timm has SE-R50 ImageNet weights only for the 7x7 stem (its deep-stem

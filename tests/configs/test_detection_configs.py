@@ -11,7 +11,8 @@ from se_backbones import SEResNet, SEResNeXt
 from tests.configs.toy import CONFIGS, toy_config
 
 DETECTION = ['faster_rcnn_se_r50.py', 'faster_rcnn_se_r101.py', 'faster_rcnn_se_x101_32x4d.py',
-             'retinanet_se_r50.py', 'mask_rcnn_se_r50.py', 'faster_rcnn_r50.py']
+             'retinanet_se_r50.py', 'mask_rcnn_se_r50.py', 'faster_rcnn_r50.py',
+             'faster_rcnn_eca_r50d.py', 'faster_rcnn_se_r50_pre.py']
 
 
 def all_configs():

@@ -14,3 +14,15 @@ def test_main_job_builds_through_mmdet_and_reports(capsys):
     assert 0 < rows['SE-ResNet-50']['flops'] - rows['ResNet-50']['flops'] < 0.02 * rows[
         'ResNet-50']['flops']
     assert '| SE-ResNet-50 | se_backbones.backbones.seresnet.SEResNet | 26.039 |' in out
+
+
+def test_variant_table(capsys):
+    rows = {r['name']: r for r in main(['--input-size', '64', '--variants'])}
+    out = capsys.readouterr().out
+    base = rows['ResNet-50']['params']
+    assert rows['SE standard (r=16)']['params'] - base == 2_530_992
+    assert rows['mmdet ResNet + SEPlugin']['params'] == rows['SE standard (r=16)']['params']
+    assert rows['ECA (adaptive k)']['params'] - base == 86
+    assert rows['SE after 3x3 conv']['params'] - base == 162_744
+    assert rows['SENet-154']['stage_shapes'][-1] == (2048, 2, 2)
+    assert '| SE-PRE | 25.514 | +2,005,624 |' in out and '22.23 err' in out

@@ -113,46 +113,46 @@ def test_a_pickle_with_code_is_refused_and_never_runs(tmp_path):
     assert not marker.exists()
 
 
+def save_damaged(state_dict, directory, suffix, damage):
+    """Save ``state_dict`` as ``good<suffix>`` (torch or safetensors), and ``damage`` of its
+    bytes as ``damaged<suffix>``; return both paths."""
+    from safetensors.torch import save_file
+    good, damaged = str(directory / f'good{suffix}'), str(directory / f'damaged{suffix}')
+    if suffix == '.safetensors':
+        save_file(state_dict, good)
+    else:
+        torch.save(state_dict, good)
+    with open(good, 'rb') as f, open(damaged, 'wb') as out:
+        out.write(damage(bytearray(f.read())))
+    return good, damaged
+
+
+def flip_a_byte(data):
+    data[len(data) // 2] ^= 0xFF
+    return bytes(data)
+
+
 @pytest.mark.parametrize('suffix', ['.pth', '.safetensors'])
 def test_a_truncated_file_raises_and_changes_nothing(timm_seresnet18, tmp_path, suffix):
-    theirs, _ = timm_seresnet18
-    whole = str(tmp_path / f'whole{suffix}')
-    if suffix == '.safetensors':
-        from safetensors.torch import save_file
-        save_file(theirs.state_dict(), whole)
-    else:
-        torch.save(theirs.state_dict(), whole)
-    data = open(whole, 'rb').read()
-    path = str(tmp_path / f'truncated{suffix}')
-    with open(path, 'wb') as f:
-        f.write(data[:len(data) // 2])
+    _, path = save_damaged(timm_seresnet18[0].state_dict(), tmp_path, suffix,
+                           lambda data: bytes(data[:len(data) // 2]))
     assert_refused(SEResNet(18, init_cfg=timm_init(path)),
-                   rf'truncated\{suffix}: not a readable checkpoint')
+                   rf'damaged\{suffix}: not a readable checkpoint')
 
 
 @pytest.mark.parametrize('suffix', ['.pth', '.safetensors'])
 def test_corrupted_bytes_are_caught(timm_seresnet18, tmp_path, suffix):
     """A flipped byte inside a tensor leaves a readable file: torch's zip entries' CRC-32
     catches it; safetensors has no checksum, a SHA-256 digest catches it."""
-    from safetensors.torch import save_file
-
     from se_backbones.weights.convert import sha256_of
     theirs, _ = timm_seresnet18
-    good = str(tmp_path / f'good{suffix}')
-    if suffix == '.safetensors':
-        save_file(theirs.state_dict(), good)
-    else:
-        torch.save(theirs.state_dict(), good)
-    data = bytearray(open(good, 'rb').read())
-    data[len(data) // 2] ^= 0xFF
-    path = str(tmp_path / f'corrupted{suffix}')
-    open(path, 'wb').write(bytes(data))
+    good, path = save_damaged(theirs.state_dict(), tmp_path, suffix, flip_a_byte)
     digest = sha256_of(good)
     if suffix == '.pth':
         assert_refused(SEResNet(18, init_cfg=timm_init(path)),
-                       r'corrupted\.pth: corrupted, the CRC-32 of its entry .* does not match')
+                       r'damaged\.pth: corrupted, the CRC-32 of its entry .* does not match')
     assert_refused(SEResNet(18, init_cfg=timm_init(path, sha256=digest[:10])),
-                   rf'corrupted\{suffix}: SHA-256 [0-9a-f]{{64}} does not match the expected '
+                   rf'damaged\{suffix}: SHA-256 [0-9a-f]{{64}} does not match the expected '
                    rf'{digest[:10]}')
     model = SEResNet(18, init_cfg=timm_init(good, sha256=digest))
     model.init_weights()  # the right file with its digest loads
