@@ -139,8 +139,15 @@ def configs(draw):
         with_cp=draw(st.booleans()),
         frozen_stages=draw(st.integers(-1, num_stages)),
         se_cfg=draw(st.sampled_from([None, dict(divisor=4), dict(bias=False),
-                                     dict(act_cfg=(dict(type='ReLU'), dict(type='HSigmoid')))])),
+                                     dict(act_cfg=(dict(type='ReLU'), dict(type='HSigmoid'))),
+                                     dict(squeeze='max', gate='tanh'), dict(type='ECALayer'),
+                                     dict(type='ECALayer', squeeze='avgmax', gate='relu')])),
+        se_position=draw(st.sampled_from(['standard', 'pre', 'post', 'identity', 'after_conv2'])),
     )
+    if kwargs['se_cfg'] and kwargs['se_cfg'].get('type') == 'ECALayer':
+        kwargs['se_ratio'] = None  # ECA has no reduction ratio
+    if kwargs['depth'] == 18 and kwargs['se_position'] == 'after_conv2':
+        kwargs['se_position'] = 'standard'  # needs bottlenecks
     kwargs['strides'] = (1, ) + kwargs['strides'][1:]
     cls = SEResNet
     if kwargs['depth'] != 18 and draw(st.booleans()):
@@ -150,6 +157,7 @@ def configs(draw):
         ('out_indices', (num_stages, )), ('se_ratio', -1), ('stage_with_se', (True, ) * 5),
         ('style', 'keras'), ('deep_stem', 'no'), ('with_cp', None),
         ('frozen_stages', num_stages + 1), ('se_cfg', dict(channels=4)), ('norm_cfg', dict()),
+        ('se_position', 'inside'), ('se_cfg', dict(type='SKLayer')),
     ]))
     if invalid is not None:
         kwargs[invalid[0]] = invalid[1]
