@@ -125,7 +125,7 @@ def test_bf16_autocast_is_as_close_to_float32_as_the_unfused_block(monkeypatch):
         for name, p in model.named_parameters():
             assert p.grad.dtype == torch.float32 and p.grad.isfinite().all()
             grads['se_layer' in name].append(p.grad.flatten())
-        results[fn, bf16] = [torch.cat([f.float().flatten() for f in out])] + [
+        results[fn, bf16] = [torch.cat([f.detach().float().flatten() for f in out])] + [
             torch.cat(g) for g in grads.values()]
 
     def errors(key):
