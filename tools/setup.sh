@@ -45,6 +45,9 @@ if [ -f "$LINK/.se_backbones_setup" ] && [ "$(cat "$LINK/.se_backbones_setup")" 
 fi
 
 NEW="$ENVS/$FINGERPRINT"
+if [ -e "$NEW" ] && [ "$(readlink -f "$LINK" 2>/dev/null)" = "$(readlink -f "$NEW")" ]; then
+  NEW="$NEW-$$"  # the current environment is incomplete: rebuild beside it, not over it
+fi
 PY="$NEW/bin/python"
 SETUP_LOG="$ENVS/setup-$FINGERPRINT.log"
 mkdir -p "$ENVS"
