@@ -103,9 +103,9 @@ def convert_timm_state_dict(model_name, state_dict, with_classifier=False, stric
     """
     arch = timm_arch(model_name)
     cfg = backbone_cfg_from_timm(arch)
-    deep = cfg.get('deep_stem') or cfg['type'].endswith('SENet154')
-    stem = ('legacy' if arch.startswith('legacy_') else 'plain') + ('_deep' if deep else '')
-    stem = {'plain_deep': 'deep'}.get(stem, stem)
+    deep = bool(cfg.get('deep_stem')) or cfg['type'].endswith('SENet154')  # 3-conv stem
+    stem = {(False, False): 'plain', (False, True): 'deep', (True, False): 'legacy',
+            (True, True): 'legacy_deep'}[arch.startswith('legacy_'), deep]
     rules = _STEM_RULES[stem] + _BLOCK_RULES
     converted, classifier, unmapped = {}, {}, []
     for key, value in state_dict.items():
@@ -187,20 +187,14 @@ def load_state_dict_file(path, sha256=None):
             state_dict = load_file(path)
         else:
             state_dict = torch.load(path, map_location='cpu', weights_only=True)
-    except pickle.UnpicklingError as error:
-        reason = ' '.join(str(error).split())[:300]
-        if 'weights only' not in reason.lower() and 'weights_only' not in reason.lower():
-            raise ValueError(f'{path}: not a readable checkpoint ({reason})') from None
-        raise ValueError(f'{path}: refused, it holds pickled objects other than tensors, '
-                         'which could run code (torch.load weights_only=True: '
-                         f'{reason[:160]}...); only plain state dicts are loaded') from None
-    except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as error:
-        reason = ' '.join(f'{type(error).__name__}: {error}'.split())[:200]
+    except Exception as error:  # torch's, zipfile's or safetensors' reader failing
+        reason = ' '.join(f'{type(error).__name__}: {error}'.split())
+        if isinstance(error, pickle.UnpicklingError) and 'weights only' in reason.lower():
+            raise ValueError(f'{path}: refused, it holds pickled objects other than tensors, '
+                             'which could run code (torch.load weights_only=True: '
+                             f'{reason[:160]}...); only plain state dicts are loaded') from None
         raise ValueError(f'{path}: not a readable checkpoint, truncated or corrupted? '
-                         f'({reason})') from None
-    except Exception as error:  # safetensors' own error type, any other reader failure
-        reason = ' '.join(f'{type(error).__name__}: {error}'.split())[:200]
-        raise ValueError(f'{path}: not a readable checkpoint ({reason})') from None
+                         f'({reason[:200]})') from None
     for wrapper in ('state_dict', 'model'):
         if isinstance(state_dict, dict) and isinstance(state_dict.get(wrapper), dict):
             state_dict = state_dict[wrapper]
