@@ -27,7 +27,7 @@ MAX_ITERS = 20
 def train_command(data_root, work_dir, *extra):
     options = dict(toy_options(data_root, work_dir, max_iters=MAX_ITERS, val_interval=10),
                    **{'default_hooks.checkpoint.interval': 5,
-                      'default_hooks.checkpoint.max_keep_ckpts': -1,
+                      'default_hooks.checkpoint.max_keep_ckpts': 1,  # 0.5 GB each
                       'log_processor.window_size': 1,
                       'randomness.deterministic': True})
     return [sys.executable, os.path.join(ROOT, 'tools', 'train.py'), TOY, *extra,

@@ -30,9 +30,11 @@ def test_config_loads_and_builds(config):
     cfg = Config.fromfile(os.path.join(CONFIGS, config))
     with DefaultScope.overwrite_default_scope(cfg.default_scope):
         model = MODELS.build(cfg.model)
-    if '_se_' in config:
+    if '_se_' in config or '_eca_' in config:
         assert isinstance(model.backbone, (SEResNet, SEResNeXt))
-        assert 'toy' in config or model.backbone.init_cfg['type'] == 'se_backbones.TimmPretrained'
+        # ImageNet weights: timm's, or for SE-PRE (no such weights) torchvision's ResNet-50
+        expected = 'Pretrained' if '_pre' in config else 'se_backbones.TimmPretrained'
+        assert 'toy' in config or model.backbone.init_cfg['type'] == expected
 
 
 def test_se_backbones_replace_the_resnet_wholesale():

@@ -6,6 +6,7 @@ whose python works) and breaks one thing: the network, the compiler, the mmcv bu
 import os
 import subprocess
 import sys
+import sysconfig
 
 import pytest
 
@@ -84,10 +85,27 @@ def test_no_compiler_and_no_wheel(scratch):
     assert "step '" not in stderr  # caught before anything was installed
 
 
+def python_sharing_these_packages(tmp):
+    """A python3.11 whose new venvs see this environment's packages (a .pth file), so the
+    setup's torch step finds torch installed instead of writing 6 GB again."""
+    site = sysconfig.get_paths()['purelib']
+    wrapper = tmp / 'python3.11'
+    wrapper.write_text(f"""#!/bin/sh
+if [ "$1" = "-m" ] && [ "$2" = "venv" ]; then
+  "{sys.executable}" -m venv "$3" && echo "{site}" > "$3/lib/python3.11/site-packages/shared.pth"
+  exit $?
+fi
+exec "{sys.executable}" "$@"
+""")
+    wrapper.chmod(0o755)
+    return str(wrapper)
+
+
 def test_failed_mmcv_build(scratch):
-    """A compiler that fails (`false`): torch installs, the mmcv sdist downloads, the build
-    fails; the message names the build and what to install."""
-    code, stderr = run_setup(scratch, CXX='false', CC='false')
+    """A compiler that fails (`false`): the mmcv sdist downloads, the build fails; the message
+    names the build and what to install."""
+    code, stderr = run_setup(scratch, CXX='false', CC='false',
+                             PYTHON=python_sharing_these_packages(scratch['tmp']))
     assert_failed_cleanly(scratch, code, stderr,
                           "step 'build mmcv 2.1.0 with ops': compiling mmcv 2.1.0 failed")
     assert 'build-essential' in stderr
