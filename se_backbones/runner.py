@@ -83,7 +83,6 @@ def build_runner(args):
     hooks = cfg.setdefault('custom_hooks', [])
     if not any(h.get('type') in ('se_backbones.RNGStateHook', 'RNGStateHook') for h in hooks):
         hooks.append(dict(type='se_backbones.RNGStateHook'))  # exact resume, any config
-        cfg.setdefault('custom_imports', dict(imports=['se_backbones']))
     allow_mmengine_checkpoints()  # torch>=2.6 loads with weights_only=True
     if cfg.launcher == 'pytorch' and not torch.cuda.is_available():
         setup_cpu_ddp(cfg)

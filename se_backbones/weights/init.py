@@ -2,6 +2,7 @@ import logging
 
 from mmengine.logging import print_log
 
+from ..checks import check_bool, fail
 from ..registry import WEIGHT_INITIALIZERS
 from .convert import (ARCH_ATTRS, check_state_dict, convert_timm_state_dict,
                       load_state_dict_file, reference_backbone)
@@ -49,12 +50,10 @@ class TimmPretrained:
 
     def __init__(self, model_name, checkpoint=None, missing_ok=False, strict=True, sha256=None):
         timm_arch(model_name)  # fail at build time on an unsupported name
-        for name, value in (('missing_ok', missing_ok), ('strict', strict)):
-            if not isinstance(value, bool):
-                raise TypeError(f'TimmPretrained: {name} must be True or False, got {value!r}')
+        check_bool('TimmPretrained', 'missing_ok', missing_ok)
+        check_bool('TimmPretrained', 'strict', strict)
         if checkpoint is not None and not isinstance(checkpoint, str):
-            raise TypeError('TimmPretrained: checkpoint must be None or a file path, '
-                            f'got {checkpoint!r}')
+            fail('TimmPretrained', 'checkpoint', checkpoint, 'None or a file path', TypeError)
         if sha256 is not None and checkpoint is None:
             raise ValueError('TimmPretrained: sha256 needs checkpoint (the file it checks)')
         self.model_name = model_name
