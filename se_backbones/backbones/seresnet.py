@@ -57,6 +57,20 @@ class SEBlockMixin:
             cfg = dict(se_cfg)
             self.se_layer = attention_class(cfg.pop('type', 'SELayer'))(channels, **cfg)
 
+    def shortcut(self, x):
+        """The shortcut's output, and ``(its BN's input, that BN)`` when the downsample ends in
+        an ``nn.BatchNorm2d``: the fused block end then recomputes the shortcut in backward
+        instead of keeping it (the BN keeps its input anyway)."""
+        if self.downsample is None:
+            return x, None
+        if not isinstance(self.downsample, nn.Sequential) or (
+                type(self.downsample[-1]) is not nn.BatchNorm2d):
+            return self.downsample(x), None
+        *head, norm = self.downsample
+        for layer in head:
+            x = layer(x)
+        return norm(x), (x, norm)
+
     def mid_channels(self, planes):
         """Output channels of the 3x3 conv (bottlenecks; a basic block's is its output)."""
         return self.conv2.out_channels
@@ -66,7 +80,7 @@ class SEBlockMixin:
         the ReLU are one function that keeps no copy of the scaled branch for backward."""
 
         def _inner_forward(x):
-            identity = x if self.downsample is None else self.downsample(x)
+            identity, shortcut_bn = self.shortcut(x)
             se, position = self.se_layer, self.se_position
             if se is not None and position == 'pre':
                 x = se(x)
@@ -80,7 +94,8 @@ class SEBlockMixin:
             if position == 'post':
                 return se(self.relu(out + identity))
             if getattr(se, 'fusable', False):
-                return scale_add_relu(out, se.gate(out), identity, inplace=True)
+                return scale_add_relu(out, se.gate(out), identity, inplace=True,
+                                      shortcut_bn=shortcut_bn)
             return self.relu(se(out) + identity)
 
         if self.with_cp and x.requires_grad:

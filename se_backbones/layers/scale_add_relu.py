@@ -1,4 +1,5 @@
 import torch
+import torch.nn.functional as F
 
 
 def _forward(x, gate, identity, inplace=False):
@@ -8,35 +9,52 @@ def _forward(x, gate, identity, inplace=False):
 
 
 class _ScaleAddReLU(torch.autograd.Function):
-    """relu(x * gate + identity) that keeps only its output, the identity and the gate for
-    backward: the SE-scaled branch ``x`` is not stored. Where the output is positive,
+    """relu(x * gate + identity) that keeps only its output, the gate and the identity (or, for
+    a shortcut ending in BN, that BN's input, which the BN keeps anyway) for backward: the
+    SE-scaled branch ``x`` is not stored. Where the output is positive,
     ``x * gate = output - identity``, which is all the gate's gradient needs."""
 
     @staticmethod
-    def forward(ctx, x, gate, identity):
+    def forward(ctx, x, gate, identity, bn_input, bn):
         out = _forward(x, gate, identity)
-        ctx.save_for_backward(out, gate, identity)
+        ctx.bn = bn
+        ctx.save_for_backward(out, gate, identity if bn is None else bn_input)
         return out
 
     @staticmethod
     def backward(ctx, grad_out):
         out, gate, identity = ctx.saved_tensors
+        if ctx.bn is not None:  # recompute the shortcut: the BN's normalisation of its input
+            weight, bias, mean, var, batch_stats, eps = ctx.bn
+            identity = F.batch_norm(identity, None if batch_stats else mean,
+                                    None if batch_stats else var, weight, bias, batch_stats,
+                                    0.0, eps)
         grad_pre = torch.ops.aten.threshold_backward(grad_out, out, 0)  # ReLU's backward
         grad_x = grad_pre * gate
         # sum over H, W of grad * x, with x * gate recovered as out - identity (gate > 0: it
         # is a sigmoid; the clamp only guards an underflow to exactly 0)
         grad_gate = (grad_pre * (out - identity)).sum((2, 3), keepdim=True)
         grad_gate = grad_gate / gate.clamp_min(torch.finfo(gate.dtype).tiny)
-        return grad_x, grad_gate, grad_pre
+        return grad_x, grad_gate, grad_pre, None, None
 
 
-def scale_add_relu(x, gate, identity, inplace=False):
+def bn_args(bn):
+    """What recomputing ``bn``'s output needs: weight, bias, running stats, whether it
+    normalises with batch statistics, eps."""
+    batch_stats = bn.training or bn.running_mean is None
+    return bn.weight, bn.bias, bn.running_mean, bn.running_var, batch_stats, bn.eps
+
+
+def scale_add_relu(x, gate, identity, inplace=False, shortcut_bn=None):
     """``relu(x * gate + identity)`` for an SE block's end: ``x`` (N, C, H, W) the residual
     branch, ``gate`` (N, C, 1, 1) its excitation, ``identity`` the shortcut.
 
     With autograd recording it runs a fused function that does not keep ``x`` for backward
     (one activation less per block); otherwise (inference, ONNX export) plain ops, writing the
     result into ``x`` if ``inplace`` (a block's own temporary: no new tensor in inference).
+    ``shortcut_bn=(bn_input, bn)`` says ``identity`` is ``bn(bn_input)`` for an
+    ``nn.BatchNorm2d``: then backward recomputes it from ``bn_input`` (which that BN keeps for
+    its own backward) and the fused function keeps no copy of the shortcut either.
 
     Example:
         >>> import torch
@@ -47,5 +65,6 @@ def scale_add_relu(x, gate, identity, inplace=False):
     """
     if torch.is_grad_enabled() and not torch.onnx.is_in_onnx_export() and (
             x.requires_grad or gate.requires_grad or identity.requires_grad):
-        return _ScaleAddReLU.apply(x, gate, identity)
+        bn_input, bn = shortcut_bn if shortcut_bn is not None else (None, None)
+        return _ScaleAddReLU.apply(x, gate, identity, bn_input, bn if bn is None else bn_args(bn))
     return _forward(x, gate, identity, inplace and not torch.onnx.is_in_onnx_export())

@@ -9,7 +9,7 @@ from tests.helpers import randomize_
 from tools.benchmark import saved_activations_mib
 
 
-def plain(x, gate, identity, inplace=False):
+def plain(x, gate, identity, inplace=False, shortcut_bn=None):
     return torch.relu(x * gate + identity)
 
 
@@ -17,7 +17,7 @@ def test_gradcheck_float64():
     x = torch.randn(2, 5, 4, 3, dtype=torch.float64, requires_grad=True)
     gate = (torch.rand(2, 5, 1, 1, dtype=torch.float64) * 0.9 + 0.05).requires_grad_()
     identity = torch.randn(2, 5, 4, 3, dtype=torch.float64, requires_grad=True)
-    assert torch.autograd.gradcheck(_ScaleAddReLU.apply, (x, gate, identity))
+    assert torch.autograd.gradcheck(_ScaleAddReLU.apply, (x, gate, identity, None, None))
 
 
 @pytest.mark.parametrize('channels_last', [False, True])
@@ -55,14 +55,14 @@ def test_block_gradients_equal_the_unfused_ones(kwargs, monkeypatch):
         torch.testing.assert_close(ours, reference, rtol=1e-4, atol=1e-5)
 
 
-def test_the_scaled_branch_is_not_kept_for_backward(monkeypatch):
+def test_neither_the_scaled_branch_nor_the_shortcut_is_kept_for_backward(monkeypatch):
     model, x = SEResNet(50).train(), torch.randn(1, 3, 64, 64)
     fused = saved_activations_mib(model, x)
     monkeypatch.setattr(seresnet, 'scale_add_relu', plain)
     unfused = saved_activations_mib(model, x)
-    # one (C, H, W) float tensor less per SE block, except the first block of each stage,
-    # whose shortcut (a downsample output) the fused function keeps instead
-    expected = sum((n - 1) * c * (16 // s) ** 2 for n, c, s in
+    # one (C, H, W) float tensor less per SE block, the first block of each stage included:
+    # its shortcut (a downsample's BN output) is recomputed from the BN's input in backward
+    expected = sum(n * c * (16 // s) ** 2 for n, c, s in
                    ((3, 256, 1), (4, 512, 2), (6, 1024, 4), (3, 2048, 8))) * 4 / 2**20
     assert unfused - fused == pytest.approx(expected, rel=0.01)
 
@@ -142,3 +142,40 @@ def test_inplace_inference_writes_into_the_branch_and_rounds_as_the_formula():
     with torch.no_grad():
         out = scale_add_relu(x, gate, identity, inplace=True)
     assert out.data_ptr() == x.data_ptr() and torch.equal(out, expected)
+
+
+@pytest.mark.parametrize('train', [True, False])
+def test_shortcut_recomputed_from_its_bn_input_is_exact(train):
+    """The BN the fused backward re-runs gives the forward's shortcut bit for bit (batch
+    statistics in train mode, running ones in eval mode), so the gradients are unchanged."""
+    from se_backbones.layers.scale_add_relu import bn_args
+    bn = randomize_(torch.nn.BatchNorm2d(16)).train(train)
+    bn_input = torch.randn(4, 16, 7, 7)
+    identity = bn(bn_input)
+    weight, bias, mean, var, batch_stats, eps = bn_args(bn)
+    assert batch_stats == train
+    again = torch.nn.functional.batch_norm(bn_input, None if batch_stats else mean,
+                                           None if batch_stats else var, weight, bias,
+                                           batch_stats, 0.0, eps)
+    assert torch.equal(again, identity)
+
+
+@pytest.mark.parametrize('norm', ['BN', 'GN'])
+def test_block_with_downsample_gradients_equal_the_unfused_ones(norm, monkeypatch):
+    """A first block (downsample conv + norm): BN shortcuts are recomputed, other norms kept."""
+    norm_cfg = dict(type='GN', num_groups=4) if norm == 'GN' else dict(type='BN')
+    downsample = torch.nn.Sequential(torch.nn.Conv2d(8, 32, 1, stride=2, bias=False),
+                                     seresnet.build_norm_layer(norm_cfg, 32)[1])
+    block = randomize_(seresnet.SEBottleneck(8, 8, stride=2, downsample=downsample,
+                                             norm_cfg=norm_cfg, se_cfg=dict(ratio=4))).train()
+    assert (block.shortcut(torch.randn(2, 8, 6, 6))[1] is None) == (norm == 'GN')
+    x = torch.randn(2, 8, 6, 6)
+    grads = []
+    for fn in (scale_add_relu, plain):
+        monkeypatch.setattr(seresnet, 'scale_add_relu', fn)
+        block.zero_grad()
+        xi = x.clone().requires_grad_()
+        block(xi).square().mean().backward()
+        grads.append([xi.grad] + [p.grad for p in block.parameters()])
+    for ours, reference in zip(*grads):
+        torch.testing.assert_close(ours, reference, rtol=1e-4, atol=1e-6)
