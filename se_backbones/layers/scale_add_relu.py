@@ -24,16 +24,19 @@ class _ScaleAddReLU(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_out):
         out, gate, identity = ctx.saved_tensors
-        if ctx.bn is not None:  # recompute the shortcut: the BN's normalisation of its input
-            weight, bias, mean, var, batch_stats, eps = ctx.bn
-            identity = F.batch_norm(identity, None if batch_stats else mean,
-                                    None if batch_stats else var, weight, bias, batch_stats,
-                                    0.0, eps)
         grad_pre = torch.ops.aten.threshold_backward(grad_out, out, 0)  # ReLU's backward
         grad_x = grad_pre * gate
-        # sum over H, W of grad * x, with x * gate recovered as out - identity (gate > 0: it
-        # is a sigmoid; the clamp only guards an underflow to exactly 0)
-        grad_gate = (grad_pre * (out - identity)).sum((2, 3), keepdim=True)
+        # x * gate recovered as out - identity, in one new tensor (or in the recomputed one)
+        if ctx.bn is None:
+            scaled = torch.sub(out, identity)
+        else:  # recompute the shortcut: the BN's normalisation of its input
+            weight, bias, mean, var, batch_stats, eps = ctx.bn
+            scaled = F.batch_norm(identity, None if batch_stats else mean,
+                                  None if batch_stats else var, weight, bias, batch_stats,
+                                  0.0, eps).neg_().add_(out)
+        # sum over H, W of grad * x (gate > 0: it is a sigmoid, or flat where it is 0; the
+        # clamp only guards an underflow to exactly 0)
+        grad_gate = scaled.mul_(grad_pre).sum((2, 3), keepdim=True)
         grad_gate = grad_gate / gate.clamp_min(torch.finfo(gate.dtype).tiny)
         return grad_x, grad_gate, grad_pre, None, None
 
