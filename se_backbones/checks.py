@@ -21,6 +21,13 @@ def check_positive_int(owner, name, value):
         fail(owner, name, value, 'a positive int')
 
 
+def check_number(owner, name, value, positive=True):
+    """An int or float (not a bool), positive if ``positive``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (
+            positive and value <= 0):
+        fail(owner, name, value, 'a positive number' if positive else 'a number')
+
+
 def check_bool(owner, name, value):
     if not isinstance(value, bool):
         fail(owner, name, value, 'True or False', TypeError)

@@ -4,7 +4,7 @@ import torch.nn as nn
 from mmcv.cnn import build_activation_layer
 from mmengine.model import BaseModule
 
-from ..checks import check_positive_int, fail, is_int
+from ..checks import check_number, check_positive_int, fail, is_int
 from ..registry import MODELS
 from .squeeze_gate import check_squeeze, gate_cfg, is_fusable, squeeze
 
@@ -50,11 +50,8 @@ class ECALayer(BaseModule):
                  gate='sigmoid', init_cfg=None):
         super().__init__(init_cfg)
         check_positive_int('ECALayer', 'channels', channels)
-        for name, value in (('gamma', gamma), ('b', b)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or (
-                    name == 'gamma' and value <= 0):
-                fail('ECALayer', name, value, 'a positive number' if name == 'gamma'
-                     else 'a number')
+        check_number('ECALayer', 'gamma', gamma)
+        check_number('ECALayer', 'b', b, positive=False)
         if kernel_size is None:
             kernel_size = eca_kernel_size(channels, gamma, b)
         elif not is_int(kernel_size) or kernel_size <= 0 or kernel_size % 2 == 0:

@@ -2,7 +2,7 @@ import torch.nn as nn
 from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
 
-from ..checks import check_layer_cfg, check_positive_int, fail
+from ..checks import check_layer_cfg, check_number, check_positive_int, fail
 from ..registry import MODELS
 from .make_divisible import make_divisible
 from .squeeze_gate import check_squeeze, gate_cfg, is_fusable, squeeze
@@ -58,8 +58,7 @@ class SELayer(BaseModule):
         super().__init__(init_cfg)
         check_positive_int('SELayer', 'channels', channels)
         if squeeze_channels is None:
-            if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or ratio <= 0:
-                fail('SELayer', 'ratio', ratio, 'a positive number')
+            check_number('SELayer', 'ratio', ratio)
             check_positive_int('SELayer', 'divisor', divisor)
             squeeze_channels = make_divisible(channels / ratio, divisor)
         check_positive_int('SELayer', 'squeeze_channels', squeeze_channels)
