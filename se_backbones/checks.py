@@ -1,5 +1,6 @@
 """Argument checks that fail at build time with one line naming the argument, the value and
 what is allowed: ``ValueError('<owner>: <name> must be <allowed>, got <value>')``."""
+import difflib
 from collections.abc import Sequence
 
 ACTIVATIONS = ('ReLU', 'LeakyReLU', 'PReLU', 'ReLU6', 'ELU', 'Sigmoid', 'Tanh', 'HSigmoid',
@@ -48,9 +49,33 @@ def check_ints(owner, name, value, length=None, minimum=1, maximum=None):
         fail(owner, name, value, f'{count} {bound}')
 
 
+def check_known_args(owner, given, allowed, hints=None):
+    """Every name in ``given`` is in ``allowed``; else one TypeError naming each unknown one
+    with its fix (``hints[name]``, or the closest allowed name) and listing the allowed names.
+
+    Example:
+        >>> check_known_args('SEResNet', ['se_ratios'], ['depth', 'se_ratio', 'strides'])
+        Traceback (most recent call last):
+        ...
+        TypeError: SEResNet: unknown argument 'se_ratios' (did you mean 'se_ratio'?); allowed: depth, se_ratio, strides
+    """
+    unknown = sorted(set(given) - set(allowed))
+    if not unknown:
+        return
+    described = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
+        fix = (hints or {}).get(name) or (f'did you mean {close[0]!r}?' if close else None)
+        described.append(f'{name!r}' + (f' ({fix})' if fix else ''))
+    raise TypeError(f'{owner}: unknown argument{"s" if len(unknown) > 1 else ""} '
+                    f'{", ".join(described)}; allowed: {", ".join(sorted(allowed))}')
+
+
 def check_layer_cfg(owner, name, cfg, kind, optional=False):
     """A config dict whose ``type`` builds a layer of ``kind`` ('activation', 'norm' or
-    'conv'), checked by building one; None if ``optional``."""
+    'conv'), checked by building one; None if ``optional``. A norm layer is built at a width
+    its config admits (a multiple of GN's ``num_groups``): whether the network's own widths
+    fit is for the network to check."""
     if cfg is None and optional:
         return
     known = {'activation': ACTIVATIONS, 'norm': NORMS, 'conv': ('Conv2d', )}[kind]
@@ -63,7 +88,8 @@ def check_layer_cfg(owner, name, cfg, kind, optional=False):
         if kind == 'activation':
             build_activation_layer(cfg)
         elif kind == 'norm':
-            build_norm_layer(cfg, 8)
+            groups = cfg.get('num_groups')
+            build_norm_layer(cfg, groups if is_int(groups) and groups > 0 else 8)
         else:
             build_conv_layer(cfg, 8, 8, 1)
     except (KeyError, TypeError, ValueError, AssertionError) as error:

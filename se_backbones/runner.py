@@ -9,7 +9,6 @@ from mmengine.logging import print_log
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from .checkpoint import allow_mmengine_checkpoints
 
 
 def add_runner_args(parser):
@@ -83,7 +82,6 @@ def build_runner(args):
     hooks = cfg.setdefault('custom_hooks', [])
     if not any(h.get('type') in ('se_backbones.RNGStateHook', 'RNGStateHook') for h in hooks):
         hooks.append(dict(type='se_backbones.RNGStateHook'))  # exact resume, any config
-    allow_mmengine_checkpoints()  # torch>=2.6 loads with weights_only=True
     if cfg.launcher == 'pytorch' and not torch.cuda.is_available():
         setup_cpu_ddp(cfg)
     if cfg.launcher == 'none' and revert_sync_bn(cfg.model):

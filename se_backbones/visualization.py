@@ -73,8 +73,6 @@ def plot_segmentation(cfg, checkpoint, out_path, num_images=8):
 def plot_predictions(config, checkpoint, out_path, num_images=8, score_thr=0.5):
     from mmengine.config import Config
 
-    from se_backbones.checkpoint import allow_mmengine_checkpoints
-    allow_mmengine_checkpoints()  # the run's own checkpoint, under weights_only=True
     cfg = Config.fromfile(config)
     if cfg.get('default_scope') == 'mmseg':
         return plot_segmentation(cfg, checkpoint, out_path, num_images)

@@ -44,7 +44,8 @@ def test_custom_imports_build_from_each_toolkit_registry(tmp_path):
             'se_backbones.backbones.seresnet', 'SEResNet')
         assert built[scope, 'se_backbones.SEResNeXt'] == (
             'se_backbones.backbones.seresnext', 'SEResNeXt')
-    # The documented clash: a bare 'SEResNet' is mmpretrain's own class in mmpretrain's scope
-    # and unknown to mmdet and mmseg; hence the scoped name.
+    # The documented rule for bare names: ours in mmdet's and mmseg's scope, mmpretrain's own
+    # class in mmpretrain's scope.
     assert built['mmpretrain', 'SEResNet'][0] == 'mmpretrain.models.backbones.seresnet'
-    assert built['mmdet', 'SEResNet'] == built['mmseg', 'SEResNet'] == ('not-found', '-')
+    assert built['mmdet', 'SEResNet'] == built['mmseg', 'SEResNet'] == (
+        'se_backbones.backbones.seresnet', 'SEResNet')

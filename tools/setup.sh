@@ -1,34 +1,56 @@
 #!/usr/bin/env bash
-# One idempotent setup: .venv at the repo root with torch 2.14.1, mmcv 2.1.0 (compiled CPU ops),
-# mmengine, mmdet, mmsegmentation, mmpretrain, timm, the test tools and se_backbones (editable).
+# One idempotent setup of a tested stack, with mmcv 2.1.0 (compiled CPU ops), mmengine, mmdet,
+# mmsegmentation, mmpretrain, timm, the test tools and se_backbones (editable):
 #
-#   bash tools/setup.sh          # or: source it from another script
+#   bash tools/setup.sh                    # the current stack (torch 2.14.1, numpy 2): .venv
+#   bash tools/setup.sh --stack classic    # the classic OpenMMLab stack (torch 2.1.2,
+#                                          # numpy 1.26, timm 0.9): .venv-classic
 #
-# .venv is a symlink to .venvs/<fingerprint of pyproject.toml and this script>. A new
-# environment is built beside the current one and .venv is switched to it only once it imports
-# everything, so a failed setup (no network, no compiler, a failed mmcv build) prints one line
-# saying why and leaves the previous .venv as it was. A second run with nothing changed only
-# checks a stamp.
+# A stack's exact versions are its lock file, requirements/<stack>.txt, installed with
+# --no-deps, so a setup gives the same environment every time.
+#
+# The link (.venv or .venv-classic) points to .venvs/<stack>-<fingerprint of pyproject.toml,
+# the lock and this script>. A new environment is built beside the current one and the link is
+# switched to it only once it imports everything, so a failed setup (no network, no compiler, a
+# failed mmcv build) prints one line saying why and leaves the previous environment as it was.
+# A second run with nothing changed only checks a stamp.
 #
 # The mmcv wheel is taken from a wheelhouse when one holds it ($SE_BACKBONES_WHEELHOUSE,
-# ~/.cache/se_backbones/wheels/torch-2.14.1, ../shared/wheels), else built from the PyPI sdist
+# ~/.cache/se_backbones/wheels/torch-<version>, ../shared/wheels; in a wheelhouse, the top
+# level is for torch 2.14.1 and torch-<version>/ for the others), else built from the PyPI sdist
 # (~10 min on 2 cores; needs a C++ compiler, $CXX or c++, and the Python headers) and cached.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-LINK=${SE_BACKBONES_VENV:-$ROOT/.venv}          # overridable for the setup's own tests
+STACK=${SE_BACKBONES_STACK:-current}
+while [ $# -gt 0 ]; do
+  case $1 in
+    --stack) STACK=${2:-}; shift 2 || shift ;;
+    --stack=*) STACK=${1#--stack=}; shift ;;
+    -h|--help) sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; return 0 2>/dev/null || exit 0 ;;
+    *) echo "setup.sh: unknown argument '$1' (allowed: --stack current|classic)" >&2
+       return 2 2>/dev/null || exit 2 ;;
+  esac
+done
+LOCK=$ROOT/requirements/$STACK.txt
+if [ ! -f "$LOCK" ]; then
+  echo "setup.sh: --stack must be one of: $(cd "$ROOT/requirements" && ls *.txt | sed 's/\.txt$//' | tr '\n' ' ')(got '$STACK')" >&2
+  return 2 2>/dev/null || exit 2
+fi
+DEFAULT_LINK=$ROOT/.venv
+[ "$STACK" = current ] || DEFAULT_LINK=$ROOT/.venv-$STACK
+LINK=${SE_BACKBONES_VENV:-$DEFAULT_LINK}        # overridable for the setup's own tests
 ENVS=${SE_BACKBONES_ENVS:-$ROOT/.venvs}
 SHARED_WHEELS=${SE_BACKBONES_SHARED_WHEELS:-$ROOT/../shared/wheels}
-TORCH_PINS=(torch==2.14.1 torchvision==0.29.1)
-BUILD_PINS=("setuptools>=77,<82" wheel ninja)   # setuptools 82 dropped pkg_resources (mmcv, mmengine)
+TORCH_VERSION=$(sed -n 's/^torch==//p' "$LOCK")
 MMCV_VERSION=2.1.0
-CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/se_backbones/wheels/torch-2.14.1"
+CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/se_backbones/wheels/torch-$TORCH_VERSION"
 SETUP_T0=$SECONDS
 
 log() { printf '[setup %4ds] %s\n' "$((SECONDS - SETUP_T0))" "$*" >&2; }
 
 fingerprint() {
-  cat "$ROOT/pyproject.toml" "$ROOT/tools/setup.sh" | sha256sum | cut -c1-12
+  cat "$ROOT/pyproject.toml" "$LOCK" "$ROOT/tools/setup.sh" | sha256sum | cut -c1-12
 }
 
 installed() {  # $1/bin/python finds every top-level package (cheap: no imports)
@@ -44,12 +66,12 @@ if [ -f "$LINK/.se_backbones_setup" ] && [ "$(cat "$LINK/.se_backbones_setup")" 
   return 0 2>/dev/null || exit 0
 fi
 
-NEW="$ENVS/$FINGERPRINT"
+NEW="$ENVS/$STACK-$FINGERPRINT"
 if [ -e "$NEW" ] && [ "$(readlink -f "$LINK" 2>/dev/null)" = "$(readlink -f "$NEW")" ]; then
   NEW="$NEW-$$"  # the current environment is incomplete: rebuild beside it, not over it
 fi
 PY="$NEW/bin/python"
-SETUP_LOG="$ENVS/setup-$FINGERPRINT.log"
+SETUP_LOG="$ENVS/setup-$STACK-$FINGERPRINT.log"
 mkdir -p "$ENVS"
 : > "$SETUP_LOG"
 
@@ -109,9 +131,18 @@ step() {
 
 pip() { "$PY" -m pip "$@"; }
 
+wheel_dirs() {  # where a wheel for this torch may be: torch-<version>/, or the top level for 2.14.1
+  local house
+  echo "$CACHE"
+  for house in ${SE_BACKBONES_WHEELHOUSE:-} "$SHARED_WHEELS"; do
+    echo "$house/torch-$TORCH_VERSION"
+    [ "$TORCH_VERSION" != 2.14.1 ] || echo "$house"
+  done
+}
+
 find_mmcv_wheel() {
   local dir
-  for dir in ${SE_BACKBONES_WHEELHOUSE:-} "$CACHE" "$SHARED_WHEELS"; do
+  for dir in $(wheel_dirs); do
     compgen -G "$dir/mmcv-$MMCV_VERSION-cp311-*.whl" >/dev/null 2>&1 || continue
     ls "$dir"/mmcv-$MMCV_VERSION-cp311-*.whl | head -n1
     return 0
@@ -120,12 +151,13 @@ find_mmcv_wheel() {
 }
 
 # Commands chained with &&: `set -e` does not apply inside a function that `step` tests.
-# The sed: torch 2.14's headers need C++20, mmcv 2.1.0 asks for C++14/17.
+# The sed: torch >= 2.10's headers need C++20, mmcv 2.1.0 asks for C++14/17.
 build_mmcv_wheel() {
-  local src rc=0; src=$(mktemp -d)
+  local src rc=0 std=c++20; src=$(mktemp -d)
+  [ "${TORCH_VERSION%%.*}" -gt 2 ] || [ "$(echo "$TORCH_VERSION" | cut -d. -f2)" -ge 10 ] || std=c++17
   pip download --no-deps --no-binary :all: "mmcv==$MMCV_VERSION" -d "$src" \
   && tar xzf "$src/mmcv-$MMCV_VERSION.tar.gz" -C "$src" \
-  && sed -i 's/-std=c++17/-std=c++20/g; s/-std=c++14/-std=c++20/g' \
+  && sed -i "s/-std=c++17/-std=$std/g; s/-std=c++14/-std=$std/g" \
        "$src/mmcv-$MMCV_VERSION/setup.py" \
   && (cd "$src/mmcv-$MMCV_VERSION" && MMCV_WITH_OPS=1 FORCE_CUDA=0 MAX_JOBS=2 \
        "$PY" -m pip wheel --no-build-isolation --no-deps . -w "$src/dist") \
@@ -152,16 +184,19 @@ fi
 # --- build the new environment beside the current one ---------------------------------------
 rm -rf "$NEW"
 step why_venv_failed "create $NEW with $PYTHON" "$PYTHON" -m venv "$NEW"
-step why_pip_failed "install torch 2.14.1 + build tools" \
-  pip install "${TORCH_PINS[@]}" "${BUILD_PINS[@]}"
+step why_pip_failed "install the $STACK stack (torch $TORCH_VERSION; requirements/$STACK.txt)" \
+  pip install --no-deps -r "$LOCK"
 if [ -z "${MMCV_WHL:-}" ]; then
   log "no cached mmcv $MMCV_VERSION wheel: building it from source (about 10 minutes on 2 cores)"
   step why_build_failed "build mmcv $MMCV_VERSION with ops" build_mmcv_wheel
   MMCV_WHL=$(find_mmcv_wheel) || fail "the mmcv build left no wheel in $CACHE."
 fi
 log "mmcv wheel: $MMCV_WHL"
-step why_pip_failed "install mmcv, the OpenMMLab toolkits, timm and se_backbones" \
-  pip install "$MMCV_WHL" -e "$ROOT[all,tests]"
+# --no-build-isolation: the lock's setuptools builds the editable install (nothing downloaded)
+step why_pip_failed "install mmcv and se_backbones" \
+  pip install --no-deps --no-build-isolation "$MMCV_WHL" -e "$ROOT"
+step why_pip_failed "check that every installed package has its dependencies (pip check)" \
+  pip check
 step why_import_failed "check imports (mmcv.ops, mmdet, mmseg, mmpretrain, timm, se_backbones)" \
   "$PY" -c 'import mmcv.ops, mmdet.models, mmseg.models, mmpretrain.models, timm, se_backbones'
 echo "$FINGERPRINT" > "$NEW/.se_backbones_setup"
@@ -172,8 +207,9 @@ if [ -d "$LINK" ] && [ ! -L "$LINK" ]; then  # an old-layout .venv directory: re
   rm -rf "$LINK"
 fi
 ln -sfn "$NEW" "$LINK.tmp" && mv -Tf "$LINK.tmp" "$LINK"
-for env in "$ENVS"/*/; do
+for env in "$ENVS"/*/; do  # this stack's (and unprefixed, older-layout) environments
   env=${env%/}
+  case $(basename "$env") in "$STACK"-*) ;; *-*) continue ;; esac
   [ "$env" = "$NEW" ] || [ "$env" = "$PREVIOUS" ] || rm -rf "$env"
 done
 log "environment ready ($LINK -> $NEW)"

@@ -6,7 +6,7 @@ from mmcv.cnn import build_conv_layer, build_norm_layer
 from mmdet.models.backbones.resnet import BasicBlock, Bottleneck
 from mmseg.models.backbones.resnet import ResNet
 
-from ..checks import (check_bool, check_choice, check_ints, check_layer_cfg,
+from ..checks import (check_bool, check_choice, check_ints, check_known_args, check_layer_cfg,
                       check_positive_int, fail, is_int)
 from ..layers import SELayer, scale_add_relu
 from ..registry import MODELS
@@ -152,6 +152,9 @@ def per_stage(owner, name, value, num_stages, kind):
     return values
 
 
+GROUPED_CONV_HINTS = {
+    key: "grouped convs are se_backbones.SEResNeXt: type='se_backbones.SEResNeXt', groups=32, "
+         'base_width=4' for key in ('groups', 'base_width')}
 RESNET_DEFAULTS = {name: p.default for name, p in
                    inspect.signature(ResNet.__init__).parameters.items()
                    if p.default is not inspect.Parameter.empty}
@@ -285,10 +288,7 @@ class SEResNet(ResNet):
                  init_cfg=None,
                  **kwargs):
         name = type(self).__name__
-        unknown = sorted(set(kwargs) - set(RESNET_DEFAULTS))
-        if unknown:
-            raise TypeError(f'{name}: unknown argument(s) {", ".join(unknown)}; allowed are the '
-                            f'SE ones and ResNet\'s: {", ".join(sorted(RESNET_DEFAULTS))}')
+        check_known_args(name, kwargs, self.argument_names(), GROUPED_CONV_HINTS)
         check_choice(name, 'depth', depth, sorted(self.arch_settings))
         check_choice(name, 'num_stages', num_stages, (1, 2, 3, 4))
         block, stage_blocks = self.arch_settings[depth]
@@ -353,17 +353,34 @@ class SEResNet(ResNet):
         # mmseg's ResNet picks the zero-init norm by `block is Bottleneck`, which SE blocks are
         # not; make_res_layer gives the blocks that init_cfg instead.
         self.zero_init_blocks = zero_init_residual and pretrained is None and init_cfg is None
-        super().__init__(
-            depth,
-            stem_channels=self.deep_stem_channels[-1],
-            base_channels=base_channels,
-            num_stages=num_stages,
-            deep_stem=deep_stem,
-            norm_eval=norm_eval,
-            zero_init_residual=zero_init_residual,
-            pretrained=pretrained,
-            init_cfg=init_cfg,
-            **kwargs)
+        try:
+            super().__init__(
+                depth,
+                stem_channels=self.deep_stem_channels[-1],
+                base_channels=base_channels,
+                num_stages=num_stages,
+                deep_stem=deep_stem,
+                norm_eval=norm_eval,
+                zero_init_residual=zero_init_residual,
+                pretrained=pretrained,
+                init_cfg=init_cfg,
+                **kwargs)
+        except ValueError as error:  # torch's GroupNorm, at a width num_groups does not divide
+            if 'divisible by num_groups' not in str(error):
+                raise
+            fail(name, 'norm_cfg', kwargs.get('norm_cfg'), 'a norm whose num_groups divides '
+                 f'every layer width ({error})')
+
+    @classmethod
+    def argument_names(cls):
+        """Every argument this backbone takes: its own, its subclasses' up to this class, and
+        the mmdet/mmseg ``ResNet`` ones."""
+        names = set(RESNET_DEFAULTS)
+        for klass in cls.__mro__[:cls.__mro__.index(SEResNet) + 1]:
+            if '__init__' in vars(klass):
+                names.update(p.name for p in inspect.signature(klass.__init__).parameters.values()
+                             if p.kind is p.POSITIONAL_OR_KEYWORD and p.name != 'self')
+        return sorted(names)
 
     def make_res_layer(self, **kwargs):
         """Build one stage, adding its SE config and the zero-init of its blocks."""

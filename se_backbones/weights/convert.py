@@ -1,11 +1,7 @@
 """timm SE-ResNet state dicts to se_backbones keys, checked against the target architecture."""
 import functools
-import hashlib
 import logging
-import os
-import pickle
 import re
-import zipfile
 
 import torch
 
@@ -136,71 +132,3 @@ def convert_timm_state_dict(model_name, state_dict, with_classifier=False, stric
         raise ValueError(f'{model_name}: with_classifier needs fc (or last_linear) weight and '
                          f'bias, found {listing(classifier) or "none"}')
     return {**{f'backbone.{k}': v for k, v in converted.items()}, **classifier}
-
-
-def sha256_of(path):
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for chunk in iter(lambda: f.read(1 << 20), b''):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def load_state_dict_file(path, sha256=None):
-    """Tensors of a local checkpoint, read without running any code it may carry.
-
-    ``.safetensors`` files are read by safetensors; ``.pth``/``.bin`` by ``torch.load`` with
-    ``weights_only=True``, which refuses pickled objects other than tensors and containers.
-    A ``state_dict``/``model`` wrapper and ``module.`` prefixes are removed.
-
-    Args:
-        path (str): The file.
-        sha256 (str, optional): Its SHA-256 hex digest (or a prefix of at least 8 digits, as
-            in torch.hub file names), checked before reading. torch's zip format carries a
-            CRC-32 per entry, which is always checked; safetensors and legacy (non-zip)
-            ``torch.save`` files have no checksum, so only a digest catches their flipped
-            bytes. Default: None.
-
-    Raises:
-        FileNotFoundError: no such file.
-        ValueError: a wrong digest; a file that is truncated, corrupted or not a checkpoint;
-            a pickle with code (refused); content that is not a dict of tensors.
-    """
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f'checkpoint file {path!r} does not exist')
-    if sha256 is not None:
-        if not re.fullmatch(r'[0-9a-fA-F]{8,64}', str(sha256)):
-            raise ValueError(f'sha256 must be 8 to 64 hex digits, got {sha256!r}')
-        actual = sha256_of(path)
-        if not actual.startswith(sha256.lower()):
-            raise ValueError(f'{path}: SHA-256 {actual} does not match the expected '
-                             f'{sha256}; the file is corrupted or not the one meant')
-    if zipfile.is_zipfile(path):  # torch's format: check every entry's CRC-32 first
-        with zipfile.ZipFile(path) as archive:
-            bad = archive.testzip()
-        if bad is not None:
-            raise ValueError(f'{path}: corrupted, the CRC-32 of its entry {bad} does not match '
-                             'its data')
-    try:
-        if path.endswith('.safetensors'):
-            from safetensors.torch import load_file
-            state_dict = load_file(path)
-        else:
-            state_dict = torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as error:  # torch's, zipfile's or safetensors' reader failing
-        reason = ' '.join(f'{type(error).__name__}: {error}'.split())
-        if isinstance(error, pickle.UnpicklingError) and 'weights only' in reason.lower():
-            raise ValueError(f'{path}: refused, it holds pickled objects other than tensors, '
-                             'which could run code (torch.load weights_only=True: '
-                             f'{reason[:160]}...); only plain state dicts are loaded') from None
-        raise ValueError(f'{path}: not a readable checkpoint, truncated or corrupted? '
-                         f'({reason[:200]})') from None
-    for wrapper in ('state_dict', 'model'):
-        if isinstance(state_dict, dict) and isinstance(state_dict.get(wrapper), dict):
-            state_dict = state_dict[wrapper]
-            break
-    if not isinstance(state_dict, dict) or not all(
-            isinstance(v, torch.Tensor) for v in state_dict.values()):
-        raise ValueError(f'{path}: not a state dict (a dict of tensors)')
-    return {k[len('module.'):] if k.startswith('module.') else k: v
-            for k, v in state_dict.items()}

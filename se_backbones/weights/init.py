@@ -4,8 +4,8 @@ from mmengine.logging import print_log
 
 from ..checks import check_bool, fail
 from ..registry import WEIGHT_INITIALIZERS
-from .convert import (ARCH_ATTRS, check_state_dict, convert_timm_state_dict,
-                      load_state_dict_file, reference_backbone)
+from .convert import ARCH_ATTRS, check_state_dict, convert_timm_state_dict, reference_backbone
+from .files import load_state_dict_file
 from .timm_archs import timm_arch
 
 

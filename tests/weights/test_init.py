@@ -144,7 +144,7 @@ def test_a_truncated_file_raises_and_changes_nothing(timm_seresnet18, tmp_path, 
 def test_corrupted_bytes_are_caught(timm_seresnet18, tmp_path, suffix):
     """A flipped byte inside a tensor leaves a readable file: torch's zip entries' CRC-32
     catches it; safetensors has no checksum, a SHA-256 digest catches it."""
-    from se_backbones.weights.convert import sha256_of
+    from se_backbones.weights.files import sha256_of
     theirs, _ = timm_seresnet18
     good, path = save_damaged(theirs.state_dict(), tmp_path, suffix, flip_a_byte)
     digest = sha256_of(good)
