@@ -3,7 +3,9 @@ import inspect
 import torch.nn as nn
 import torch.utils.checkpoint as cp
 from mmcv.cnn import build_conv_layer, build_norm_layer
+from mmcv.cnn.bricks.plugin import infer_abbr
 from mmdet.models.backbones.resnet import BasicBlock, Bottleneck
+from mmengine.registry import MODELS as PLUGIN_LAYERS
 from mmseg.models.backbones.resnet import ResNet
 
 from ..checks import (check_bool, check_choice, check_ints, check_known_args, check_layer_cfg,
@@ -161,6 +163,19 @@ RESNET_DEFAULTS = {name: p.default for name, p in
 PLUGIN_POSITIONS = ('after_conv1', 'after_conv2', 'after_conv3')
 
 
+def plugin_name(owner, cfg):
+    """The module name mmcv's ``build_plugin_layer`` gives a plugin: its type's abbreviation
+    and ``cfg['postfix']``."""
+    layer_type = cfg.get('type')
+    if not isinstance(layer_type, type):
+        with PLUGIN_LAYERS.switch_scope_and_registry(None) as registry:
+            layer_type = registry.get(layer_type)
+    if layer_type is None:
+        fail(owner, "plugins[].cfg['type']", cfg.get('type'), 'a registered plugin type (e.g. '
+             'ContextBlock, GeneralizedAttention, NonLocal2d)')
+    return infer_abbr(layer_type) + str(cfg.get('postfix', ''))
+
+
 def check_resnet_args(owner, num_stages, last_stage_blocks, bottleneck, kwargs):
     """Check the mmdet/mmseg ResNet arguments (``kwargs``, defaults filled in) up front: the
     parent class would fail late, with an assertion or a KeyError, or not at all."""
@@ -184,7 +199,13 @@ def check_resnet_args(owner, num_stages, last_stage_blocks, bottleneck, kwargs):
         if not isinstance(a['dcn'], dict) or 'type' not in a['dcn']:
             fail(owner, 'dcn', a['dcn'], "None or a conv config dict (e.g. dict(type='DCN', "
                  'deform_groups=1, fallback_on_stride=False))', TypeError)
-        per_stage(owner, 'stage_with_dcn', a['stage_with_dcn'], num_stages, bool)
+        with_dcn = per_stage(owner, 'stage_with_dcn', a['stage_with_dcn'], num_stages, bool)
+        if any(with_dcn) and not bottleneck:
+            fail(owner, 'stage_with_dcn', a['stage_with_dcn'], 'all False with basic blocks '
+                 '(depth 18, 34: DCN needs bottleneck blocks)')
+        if any(with_dcn) and a['conv_cfg'] is not None:
+            fail(owner, 'conv_cfg', a['conv_cfg'], 'None with DCN stages (mmdet builds their '
+                 '3x3 convs from dcn)')
     if a['plugins'] is not None:
         plugins_ok = isinstance(a['plugins'], (list, tuple)) and all(
             isinstance(p, dict) and isinstance(p.get('cfg'), dict)
@@ -196,6 +217,12 @@ def check_resnet_args(owner, num_stages, last_stage_blocks, bottleneck, kwargs):
         for plugin in a['plugins']:
             if plugin.get('stages') is not None:
                 per_stage(owner, 'plugins[].stages', plugin['stages'], num_stages, bool)
+        for stage in range(num_stages):  # the plugins of a block are its modules <abbr><postfix>
+            names = [plugin_name(owner, p['cfg']) for p in a['plugins']
+                     if p.get('stages') is None or p['stages'][stage]]
+            if len(set(names)) != len(names):
+                fail(owner, 'plugins', a['plugins'], 'plugins with distinct names in each block '
+                     f"(give same-type plugins distinct cfg['postfix']; stage {stage}: {names})")
     if a['multi_grid'] is not None:
         check_ints(owner, 'multi_grid', a['multi_grid'], length=last_stage_blocks)
     if a['pretrained'] is not None and not isinstance(a['pretrained'], str):

@@ -5,7 +5,7 @@ from mmengine.model import BaseModule
 from ..checks import check_layer_cfg, check_number, check_positive_int, fail
 from ..registry import MODELS
 from .make_divisible import make_divisible
-from .squeeze_gate import check_squeeze, gate_cfg, is_fusable, squeeze
+from .squeeze_gate import MEAN_KEEPS_INPUT, check_squeeze, gate_cfg, is_fusable, squeeze
 
 
 @MODELS.register_module()
@@ -86,7 +86,10 @@ class SELayer(BaseModule):
 
     def gate(self, x):
         """The excitation of ``x`` (N, C, H, W): one factor per channel, (N, C, 1, 1)."""
-        pooled = self.global_avgpool(x) if self.squeeze == 'avg' else squeeze(x, self.squeeze)
+        if self.squeeze == 'avg' and not MEAN_KEEPS_INPUT:
+            pooled = self.global_avgpool(x)
+        else:  # torch 2.1's pooling keeps x for backward; squeeze() then does not
+            pooled = squeeze(x, self.squeeze)
         return self.conv2(self.conv1(pooled))
 
     def forward(self, x):

@@ -1,5 +1,7 @@
 """The squeeze (global pooling) and gate (excitation activation) choices of the SENet paper's
 ablations (Hu et al., Tables 11 and 12), shared by SELayer and ECALayer."""
+import torch
+
 from ..checks import check_choice
 
 SQUEEZES = ('avg', 'max', 'avgmax')
@@ -20,14 +22,35 @@ def gate_cfg(owner, gate):
     return dict(GATES[gate])
 
 
+def _mean_keeps_its_input():
+    """Whether this torch's ``mean`` keeps its whole input for backward (torch 2.1 does, for
+    the input's sizes; later versions keep only the sizes), checked once at import."""
+    x, kept = torch.zeros(1, 1, 2, 2, requires_grad=True), []
+    with torch.autograd.graph.saved_tensors_hooks(lambda t: kept.append(t) or t, lambda t: t):
+        x.mean((2, 3))
+    return bool(kept)
+
+
+MEAN_KEEPS_INPUT = _mean_keeps_its_input()
+
+
+def spatial_mean(x):
+    """The mean over H, W of ``x`` (N, C, H, W) -> (N, C, 1, 1). Where ``mean`` would keep
+    ``x`` alive for backward (torch 2.1), a sum divided by H*W, which keeps nothing: the fused
+    SE block end relies on the squeeze not keeping the branch."""
+    if MEAN_KEEPS_INPUT:
+        return x.sum((2, 3), keepdim=True) / (x.shape[2] * x.shape[3])
+    return x.mean((2, 3), keepdim=True)
+
+
 def squeeze(x, mode):
     """One value per channel of ``x`` (N, C, H, W) -> (N, C, 1, 1): the mean (the paper's
     choice), the max, or their average (timm's 'avgmax')."""
     if mode == 'avg':
-        return x.mean((2, 3), keepdim=True)
+        return spatial_mean(x)
     if mode == 'max':
         return x.amax((2, 3), keepdim=True)
-    return 0.5 * (x.mean((2, 3), keepdim=True) + x.amax((2, 3), keepdim=True))
+    return 0.5 * (spatial_mean(x) + x.amax((2, 3), keepdim=True))
 
 
 def is_fusable(act_cfg):
