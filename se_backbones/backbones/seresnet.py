@@ -3,9 +3,7 @@ import inspect
 import torch.nn as nn
 import torch.utils.checkpoint as cp
 from mmcv.cnn import build_conv_layer, build_norm_layer
-from mmcv.cnn.bricks.plugin import infer_abbr
 from mmdet.models.backbones.resnet import BasicBlock, Bottleneck
-from mmengine.registry import MODELS as PLUGIN_LAYERS
 from mmseg.models.backbones.resnet import ResNet
 
 from ..checks import (check_bool, check_choice, check_ints, check_known_args, check_layer_cfg,
@@ -115,10 +113,24 @@ class SEBasicBlock(SEBlockMixin, BasicBlock):
         return self.norm2(self.conv2(out))
 
 
+class PluginBuildError(Exception):
+    """A plugin config did not build in a block; the backbone reports it as ``plugins``."""
+
+
 class SEBottleneck(SEBlockMixin, Bottleneck):
     """mmdet's ``Bottleneck`` (1x1, 3x3, 1x1 convs and plugins) with SE before the add."""
 
     last_norm = 'norm3'
+
+    def make_block_plugins(self, in_channels, plugins):
+        """mmdet's, with any failure (unknown type, duplicate name, a plugin that does not fit
+        ``in_channels``) raised as one :class:`PluginBuildError`."""
+        try:
+            return super().make_block_plugins(in_channels, plugins)
+        except Exception as error:
+            reason = ' '.join(str(error).split())[:200]
+            raise PluginBuildError(f'{type(error).__name__} at in_channels={in_channels}: '
+                                   f'{reason}') from error
 
     def residual(self, x):
         out = self.relu(self.norm1(self.conv1(x)))
@@ -163,19 +175,6 @@ RESNET_DEFAULTS = {name: p.default for name, p in
 PLUGIN_POSITIONS = ('after_conv1', 'after_conv2', 'after_conv3')
 
 
-def plugin_name(owner, cfg):
-    """The module name mmcv's ``build_plugin_layer`` gives a plugin: its type's abbreviation
-    and ``cfg['postfix']``."""
-    layer_type = cfg.get('type')
-    if not isinstance(layer_type, type):
-        with PLUGIN_LAYERS.switch_scope_and_registry(None) as registry:
-            layer_type = registry.get(layer_type)
-    if layer_type is None:
-        fail(owner, "plugins[].cfg['type']", cfg.get('type'), 'a registered plugin type (e.g. '
-             'ContextBlock, GeneralizedAttention, NonLocal2d)')
-    return infer_abbr(layer_type) + str(cfg.get('postfix', ''))
-
-
 def check_resnet_args(owner, num_stages, last_stage_blocks, bottleneck, kwargs):
     """Check the mmdet/mmseg ResNet arguments (``kwargs``, defaults filled in) up front: the
     parent class would fail late, with an assertion or a KeyError, or not at all."""
@@ -217,12 +216,6 @@ def check_resnet_args(owner, num_stages, last_stage_blocks, bottleneck, kwargs):
         for plugin in a['plugins']:
             if plugin.get('stages') is not None:
                 per_stage(owner, 'plugins[].stages', plugin['stages'], num_stages, bool)
-        for stage in range(num_stages):  # the plugins of a block are its modules <abbr><postfix>
-            names = [plugin_name(owner, p['cfg']) for p in a['plugins']
-                     if p.get('stages') is None or p['stages'][stage]]
-            if len(set(names)) != len(names):
-                fail(owner, 'plugins', a['plugins'], 'plugins with distinct names in each block '
-                     f"(give same-type plugins distinct cfg['postfix']; stage {stage}: {names})")
     if a['multi_grid'] is not None:
         check_ints(owner, 'multi_grid', a['multi_grid'], length=last_stage_blocks)
     if a['pretrained'] is not None and not isinstance(a['pretrained'], str):
@@ -392,6 +385,9 @@ class SEResNet(ResNet):
                 pretrained=pretrained,
                 init_cfg=init_cfg,
                 **kwargs)
+        except PluginBuildError as error:
+            fail(name, 'plugins', kwargs.get('plugins'), 'plugin configs that build in every '
+                 f'block with distinct names (cfg postfix) ({error})')
         except ValueError as error:  # torch's GroupNorm, at a width num_groups does not divide
             if 'divisible by num_groups' not in str(error):
                 raise

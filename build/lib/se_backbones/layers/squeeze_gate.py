@@ -1,0 +1,58 @@
+"""The squeeze (global pooling) and gate (excitation activation) choices of the SENet paper's
+ablations (Hu et al., Tables 11 and 12), shared by SELayer and ECALayer."""
+import torch
+
+from ..checks import check_choice
+
+SQUEEZES = ('avg', 'max', 'avgmax')
+# name -> activation config; all but tanh are >= 0 and flat where they are 0, which the fused
+# SE block end (scale_add_relu) needs
+GATES = {'sigmoid': dict(type='Sigmoid'), 'hsigmoid': dict(type='HSigmoid'),
+         'tanh': dict(type='Tanh'), 'relu': dict(type='ReLU')}
+FUSABLE_GATES = ('Sigmoid', 'HSigmoid', 'ReLU')
+
+
+def check_squeeze(owner, squeeze):
+    check_choice(owner, 'squeeze', squeeze, SQUEEZES)
+
+
+def gate_cfg(owner, gate):
+    """The activation config of a gate name."""
+    check_choice(owner, 'gate', gate, tuple(GATES))
+    return dict(GATES[gate])
+
+
+def _mean_keeps_its_input():
+    """Whether this torch's ``mean`` keeps its whole input for backward (torch 2.1 does, for
+    the input's sizes; later versions keep only the sizes), checked once at import."""
+    x, kept = torch.zeros(1, 1, 2, 2, requires_grad=True), []
+    with torch.autograd.graph.saved_tensors_hooks(lambda t: kept.append(t) or t, lambda t: t):
+        x.mean((2, 3))
+    return bool(kept)
+
+
+MEAN_KEEPS_INPUT = _mean_keeps_its_input()
+
+
+def spatial_mean(x):
+    """The mean over H, W of ``x`` (N, C, H, W) -> (N, C, 1, 1). Where ``mean`` would keep
+    ``x`` alive for backward (torch 2.1), a sum divided by H*W, which keeps nothing: the fused
+    SE block end relies on the squeeze not keeping the branch."""
+    if MEAN_KEEPS_INPUT:
+        return x.sum((2, 3), keepdim=True) / (x.shape[2] * x.shape[3])
+    return x.mean((2, 3), keepdim=True)
+
+
+def squeeze(x, mode):
+    """One value per channel of ``x`` (N, C, H, W) -> (N, C, 1, 1): the mean (the paper's
+    choice), the max, or their average (timm's 'avgmax')."""
+    if mode == 'avg':
+        return spatial_mean(x)
+    if mode == 'max':
+        return x.amax((2, 3), keepdim=True)
+    return 0.5 * (spatial_mean(x) + x.amax((2, 3), keepdim=True))
+
+
+def is_fusable(act_cfg):
+    """Whether a gate activation suits the fused scale-add-ReLU (see :data:`FUSABLE_GATES`)."""
+    return act_cfg is not None and act_cfg.get('type') in FUSABLE_GATES

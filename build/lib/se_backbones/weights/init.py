@@ -1,0 +1,110 @@
+import logging
+
+from mmengine.logging import print_log
+
+from ..checks import check_bool, fail
+from ..registry import WEIGHT_INITIALIZERS
+from .convert import ARCH_ATTRS, check_state_dict, convert_timm_state_dict, reference_backbone
+from .files import load_state_dict_file
+from .timm_archs import timm_arch
+
+
+def timm_pretrained_state_dict(model_name):
+    """The pretrained weights timm has for ``model_name`` (its cache, else a download)."""
+    import timm
+    try:
+        return timm.create_model(model_name, pretrained=True).state_dict()
+    except Exception as error:  # offline, not cached, no such tag: one actionable message
+        reason = ' '.join(f'{type(error).__name__}: {error}'.split())[:300]
+        raise RuntimeError(
+            f'TimmPretrained: timm could not provide pretrained weights for {model_name!r} '
+            f'({reason}). Offline? Save them where you have a network, e.g. torch.save('
+            f"timm.create_model('{model_name}', pretrained=True).state_dict(), 'w.pth'), "
+            f"and pass checkpoint='w.pth' (.pth, .bin or .safetensors).") from error
+
+
+@WEIGHT_INITIALIZERS.register_module()
+class TimmPretrained:
+    """Initialize an SEResNet / SEResNeXt backbone from timm weights, converted on the fly.
+
+    Use as ``init_cfg=dict(type='se_backbones.TimmPretrained', model_name='seresnet50.a1_in1k',
+    checkpoint=None)`` or the backbone shorthand ``pretrained='timm://seresnet50.a1_in1k'``.
+    The backbone must have the timm model's architecture (see :func:`backbone_cfg_from_timm`;
+    ``strides``, ``dilations``, ``out_indices``, freezing and norm settings are free). Strict by
+    default, all keys load or none: a wrong architecture or file raises before any weight
+    changes. Files are read without running code (:func:`load_state_dict_file`).
+
+    Args:
+        model_name (str): The timm name, with or without a pretrained tag.
+        checkpoint (str, optional): A local ``.pth``/``.bin``/``.safetensors`` file of the timm
+            model's state dict. Default: None, asking timm for its pretrained weights.
+        missing_ok (bool): When ``checkpoint`` is None and timm cannot provide the weights
+            (offline, not cached), keep the default init and log a warning saying so, instead
+            of raising. Bad files and architectures still raise. Default: False.
+        strict (bool): False loads the keys that fit (same name and shape) and logs a warning
+            naming every skipped, missing or mis-shaped key; the architecture check still
+            applies. Default: True.
+        sha256 (str, optional): The checkpoint's SHA-256 (or a prefix of 8+ digits), checked
+            before reading it. Default: None.
+    """
+
+    def __init__(self, model_name, checkpoint=None, missing_ok=False, strict=True, sha256=None):
+        timm_arch(model_name)  # fail at build time on an unsupported name
+        check_bool('TimmPretrained', 'missing_ok', missing_ok)
+        check_bool('TimmPretrained', 'strict', strict)
+        if checkpoint is not None and not isinstance(checkpoint, str):
+            fail('TimmPretrained', 'checkpoint', checkpoint, 'None or a file path', TypeError)
+        if sha256 is not None and checkpoint is None:
+            raise ValueError('TimmPretrained: sha256 needs checkpoint (the file it checks)')
+        self.model_name = model_name
+        self.checkpoint = checkpoint
+        self.missing_ok = missing_ok
+        self.strict = strict
+        self.sha256 = sha256
+
+    def state_dict_for(self, module):
+        """The converted weights for ``module``, all checks done, nothing loaded yet; None if
+        they are unavailable and ``missing_ok``."""
+        arch = timm_arch(self.model_name)
+        reference = reference_backbone(arch)
+        mismatched = []
+        for attr in ARCH_ATTRS:
+            have, need = getattr(module, attr, None), getattr(reference, attr, None)
+            if have != need:
+                mismatched.append(f'{attr}={have!r} (needs {need!r})')
+        if type(module).__name__ != type(reference).__name__ or mismatched:
+            raise ValueError(
+                f'TimmPretrained: {type(module).__name__} is not the architecture of '
+                f'{self.model_name} ({", ".join(mismatched) or type(reference).__name__}); '
+                f'build it from se_backbones.backbone_cfg_from_timm({arch!r})')
+        if self.checkpoint:
+            state_dict = load_state_dict_file(self.checkpoint, self.sha256)
+        else:
+            try:
+                state_dict = timm_pretrained_state_dict(self.model_name)
+            except RuntimeError as error:
+                if not self.missing_ok:
+                    raise
+                print_log(f'{error} Continuing WITHOUT pretrained weights (missing_ok=True).',
+                          logger='current', level=logging.WARNING)
+                return None
+        converted = convert_timm_state_dict(self.model_name, state_dict, strict=self.strict)
+        converted, report = check_state_dict(
+            module.state_dict(), converted,
+            f'TimmPretrained: {self.model_name} does not fit the backbone', self.strict)
+        if report:
+            print_log(f'{report} (strict=False: these are skipped, {len(converted)} tensors '
+                      'load)', logger='current', level=logging.WARNING)
+        return converted
+
+    def load(self, module, state_dict):
+        """Load what :meth:`state_dict_for` returned (None: nothing)."""
+        if state_dict is not None:
+            module.load_state_dict(state_dict, strict=self.strict)
+
+    def __call__(self, module):
+        self.load(module, self.state_dict_for(module))
+
+    def __repr__(self):
+        return (f'TimmPretrained(model_name={self.model_name!r}, checkpoint={self.checkpoint!r}, '
+                f'missing_ok={self.missing_ok}, strict={self.strict})')
