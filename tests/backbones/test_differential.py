@@ -25,6 +25,9 @@ from mmseg.models.backbones import ResNetV1c
 from se_backbones import SEResNet, SEResNeXt
 from tests.helpers import randomize_
 
+pytestmark = pytest.mark.filterwarnings(  # a refused plugin's zero-width conv
+    'ignore:Initializing zero-element tensors is a no-op:UserWarning')
+
 BOTTLENECK_DEPTHS = (50, )
 LAST_STAGE_BLOCKS = {18: (2, 2, 2, 2), 50: (3, 4, 6, 3)}
 DCN = dict(type='DCN', deform_groups=1, fallback_on_stride=False)

@@ -182,3 +182,9 @@ def test_dcn_and_plugins():
     assert not hasattr(model.layer2[0], 'context_block')
     feats = model.eval()(torch.rand(1, 3, 128, 128))  # mmcv's DCN needs >= 3x3 inputs
     assert [f.shape[1] for f in feats] == [256, 512, 1024, 2048]
+
+
+def test_group_norm_that_fits_the_widths_is_accepted():
+    """mmdet's and mmseg's ResNet take it (mmseg's own backbone tests use this config)."""
+    model = SEResNet(50, norm_cfg=dict(type='GN', num_groups=32, requires_grad=True))
+    assert type(model.norm1).__name__ == 'GroupNorm' and model.norm1.num_groups == 32
