@@ -207,9 +207,13 @@ if [ -d "$LINK" ] && [ ! -L "$LINK" ]; then  # an old-layout .venv directory: re
   rm -rf "$LINK"
 fi
 ln -sfn "$NEW" "$LINK.tmp" && mv -Tf "$LINK.tmp" "$LINK"
-for env in "$ENVS"/*/; do  # this stack's (and unprefixed, older-layout) environments
+for env in "$ENVS"/*/; do  # this stack's environments (the current's: also older unprefixed ones)
   env=${env%/}
-  case $(basename "$env") in "$STACK"-*) ;; *-*) continue ;; esac
+  case $(basename "$env") in
+    "$STACK"-*) ;;
+    *-*) continue ;;
+    *) [ "$STACK" = current ] || continue ;;
+  esac
   [ "$env" = "$NEW" ] || [ "$env" = "$PREVIOUS" ] || rm -rf "$env"
 done
 log "environment ready ($LINK -> $NEW)"

@@ -113,10 +113,24 @@ class SEBasicBlock(SEBlockMixin, BasicBlock):
         return self.norm2(self.conv2(out))
 
 
+class PluginBuildError(Exception):
+    """A plugin config did not build in a block; the backbone reports it as ``plugins``."""
+
+
 class SEBottleneck(SEBlockMixin, Bottleneck):
     """mmdet's ``Bottleneck`` (1x1, 3x3, 1x1 convs and plugins) with SE before the add."""
 
     last_norm = 'norm3'
+
+    def make_block_plugins(self, in_channels, plugins):
+        """mmdet's, with any failure (unknown type, duplicate name, a plugin that does not fit
+        ``in_channels``) raised as one :class:`PluginBuildError`."""
+        try:
+            return super().make_block_plugins(in_channels, plugins)
+        except Exception as error:
+            reason = ' '.join(str(error).split())[:200]
+            raise PluginBuildError(f'{type(error).__name__} at in_channels={in_channels}: '
+                                   f'{reason}') from error
 
     def residual(self, x):
         out = self.relu(self.norm1(self.conv1(x)))
@@ -184,7 +198,13 @@ def check_resnet_args(owner, num_stages, last_stage_blocks, bottleneck, kwargs):
         if not isinstance(a['dcn'], dict) or 'type' not in a['dcn']:
             fail(owner, 'dcn', a['dcn'], "None or a conv config dict (e.g. dict(type='DCN', "
                  'deform_groups=1, fallback_on_stride=False))', TypeError)
-        per_stage(owner, 'stage_with_dcn', a['stage_with_dcn'], num_stages, bool)
+        with_dcn = per_stage(owner, 'stage_with_dcn', a['stage_with_dcn'], num_stages, bool)
+        if any(with_dcn) and not bottleneck:
+            fail(owner, 'stage_with_dcn', a['stage_with_dcn'], 'all False with basic blocks '
+                 '(depth 18, 34: DCN needs bottleneck blocks)')
+        if any(with_dcn) and a['conv_cfg'] is not None:
+            fail(owner, 'conv_cfg', a['conv_cfg'], 'None with DCN stages (mmdet builds their '
+                 '3x3 convs from dcn)')
     if a['plugins'] is not None:
         plugins_ok = isinstance(a['plugins'], (list, tuple)) and all(
             isinstance(p, dict) and isinstance(p.get('cfg'), dict)
@@ -365,6 +385,9 @@ class SEResNet(ResNet):
                 pretrained=pretrained,
                 init_cfg=init_cfg,
                 **kwargs)
+        except PluginBuildError as error:
+            fail(name, 'plugins', kwargs.get('plugins'), 'plugin configs that build in every '
+                 f'block with distinct names (cfg postfix) ({error})')
         except ValueError as error:  # torch's GroupNorm, at a width num_groups does not divide
             if 'divisible by num_groups' not in str(error):
                 raise

@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from mmdet.models.backbones import ResNet as MMDetResNet
 from mmdet.models.backbones import ResNeXt as MMDetResNeXt
+from mmseg.models.backbones import ResNet as MMSegResNet
 from mmseg.models.backbones import ResNetV1c
 
 from se_backbones import SEResNet, SEResNeXt
@@ -276,7 +277,8 @@ def test_gn32_resnet50_builds_as_in_mmseg_tests():
     model = SEResNet(50, norm_cfg=GN32)
     assert isinstance(model.layer1[0].norm1, torch.nn.GroupNorm)
     kwargs = dict(depth=50, norm_cfg=GN32, norm_eval=False, out_indices=(0, 3))
-    assert assert_equivalent(Case(MMDetResNet, SEResNet, kwargs, no_se(kwargs)))[0] == 'built'
+    for theirs in (MMSegResNet, MMDetResNet):
+        assert assert_equivalent(Case(theirs, SEResNet, kwargs, no_se(kwargs)))[0] == 'built'
 
 
 def v1c(depth=50, **kwargs):
