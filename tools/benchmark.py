@@ -49,7 +49,11 @@ def _timm(name):
 
 
 def _mmpretrain(name, **kwargs):
-    import mmpretrain.models.backbones as backbones
+    try:
+        import mmpretrain.models.backbones as backbones
+    except ImportError:
+        raise SystemExit('benchmark: the mmpretrain models need mmpretrain, the extra '
+                         '[mmpretrain]: pip install "se_backbones[mmpretrain]"') from None
     return getattr(backbones, name)(out_indices=(0, 1, 2, 3), **kwargs)
 
 
