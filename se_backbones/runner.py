@@ -1,30 +1,14 @@
 """Building MMEngine's Runner from a config file and command-line options, for any toolkit:
-shared by tools/train.py, tools/test.py, tools/demo.py and tools/benchmark_coco.py."""
-import os
+shared by tools/train.py, tools/test.py, tools/demo.py and tools/benchmark_coco.py (whose
+command lines are in tools/cli.py)."""
 import os.path as osp
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.logging import print_log
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-
-
-def add_runner_args(parser):
-    """Options shared with tools/test.py."""
-    parser.add_argument('--work-dir', help='the dir to save logs (and models)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, key=value (see mmdet\'s docs)')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-
-
-def parse_runner_args(parser, argv):
-    args = parser.parse_args(argv)
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
 
 
 def setup_cpu_ddp(cfg):
@@ -52,12 +36,47 @@ def revert_sync_bn(node):
     return changed
 
 
-def build_runner(args):
-    """The Runner for ``args`` (shared with tools/test.py)."""
+def dataset_paths(dataset):
+    """The files and folders a dataset config reads: its ``ann_file`` (under ``data_root``),
+    else its ``data_root``; wrappers (``dataset``, ``datasets``) are followed."""
+    if not isinstance(dataset, dict):
+        return []
+    if isinstance(dataset.get('dataset'), dict):
+        return dataset_paths(dataset['dataset'])
+    if isinstance(dataset.get('datasets'), (list, tuple)):
+        return [path for inner in dataset['datasets'] for path in dataset_paths(inner)]
+    root, ann_file = dataset.get('data_root') or '', dataset.get('ann_file')
+    if ann_file:
+        return [ann_file if osp.isabs(ann_file) else osp.join(root, ann_file)]
+    return [root] if root else []
+
+
+def check_data(cfg, splits, tool):
+    """Before anything is built: the data each split's loader reads exists, else one line
+    naming it and the ways out (``SystemExit``)."""
+    for split in splits:
+        loader = cfg.get(f'{split}_dataloader')
+        if not loader or (split == 'val' and not cfg.get('val_cfg')):
+            continue
+        for path in dataset_paths(loader.get('dataset')):
+            if not osp.exists(path):
+                raise SystemExit(
+                    f'{tool}: error: the {split} data is not where the config expects it: '
+                    f'{path} does not exist. Put the dataset there, or point the config at it '
+                    f'with --cfg-options {split}_dataloader.dataset.data_root=/path/to/data/ '
+                    "(and the evaluator's ann_file); `bash tools/demo.sh` trains on a generated "
+                    'toy set and needs no dataset.')
+
+
+def build_runner(args, tool=None, splits=()):
+    """The Runner for ``args`` (shared with tools/test.py); with ``tool``, first checks that
+    the data of ``splits`` ('train', 'val', 'test') is where the config expects it."""
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    if tool is not None:
+        check_data(cfg, splits, tool)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:

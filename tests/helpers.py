@@ -1,7 +1,7 @@
 """Shared test helpers."""
 import torch
 
-from tools.check_timm import randomize_  # noqa: F401  (re-exported for the tests)
+from se_backbones.weights.equivalence import randomize_  # noqa: F401  (re-exported for the tests)
 
 
 def outputs(model, x):

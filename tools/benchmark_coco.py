@@ -13,30 +13,37 @@ data loading excluded, on this process's threads.
 import argparse
 import json
 import os
+import sys
 import time
 
-import torch
-from mmengine.analysis import FlopAnalyzer
-from mmengine.config import DictAction
-
-from se_backbones.runner import build_runner
+if not __package__:  # run as a script: the repo root holds tools.cli
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tools.cli import add_cfg_options, parser as cli_parser, require_file
 
 COLUMNS = ('bbox_mAP', 'bbox_mAP_50', 'bbox_mAP_75', 'bbox_mAP_s', 'bbox_mAP_m', 'bbox_mAP_l',
            'segm_mAP')
 
 
-class _Forward(torch.nn.Module):
-    """A detector's tensor forward for one preprocessed batch, for the FLOP counter."""
+def flops_of(model, batch):
+    """MMEngine's FLOP count of a detector's tensor forward for the first image of ``batch``."""
+    import torch
+    from mmengine.analysis import FlopAnalyzer
 
-    def __init__(self, model, data_samples):
-        super().__init__()
-        self.model, self.data_samples = model, data_samples
+    class Forward(torch.nn.Module):  # the detector as a submodule: its weights are parameters
+        def __init__(self):
+            super().__init__()
+            self.model = model
 
-    def forward(self, inputs):
-        return self.model._forward(inputs, self.data_samples)
+        def forward(self, inputs):
+            return self.model._forward(inputs, batch['data_samples'][:1])
+
+    return FlopAnalyzer(Forward(), batch['inputs'][:1]).unsupported_ops_warnings(False).total()
 
 
 def measure(config, checkpoint, cfg_options, max_images, work_dir):
+    import torch
+
+    from se_backbones.runner import build_runner
     options = dict(cfg_options, load_from=checkpoint)
     if max_images:
         options['test_dataloader.dataset.indices'] = max_images
@@ -47,9 +54,7 @@ def measure(config, checkpoint, cfg_options, max_images, work_dir):
     model = runner.model.eval()
     batches = list(runner.test_dataloader)
     with torch.no_grad():
-        first = model.data_preprocessor(batches[0], False)
-        flops = FlopAnalyzer(_Forward(model, first['data_samples'][:1]),
-                             first['inputs'][:1]).unsupported_ops_warnings(False).total()
+        flops = flops_of(model, model.data_preprocessor(batches[0], False))
         model.test_step(batches[0])  # warm-up
         images, start = 0, time.perf_counter()
         for batch in batches[1:] or batches:
@@ -75,11 +80,13 @@ def print_table(rows):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('configs', nargs='+')
-    parser.add_argument('--checkpoints', nargs='+', required=True)
-    parser.add_argument('--max-images', type=int, help='evaluate the first N test images only')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
+    parser = cli_parser(__doc__)
+    parser.add_argument('configs', nargs='+', metavar='CFG', help='detector configs')
+    parser.add_argument('--checkpoints', nargs='+', required=True, metavar='CKPT',
+                        help='one checkpoint per config, in the same order')
+    parser.add_argument('--max-images', type=int,
+                        help='evaluate the first N test images only (default: all)')
+    add_cfg_options(parser)
     parser.add_argument('--work-dir', default='work_dirs/benchmark_coco',
                         help='logs of each evaluation go to WORK_DIR/<config name>')
     parser.add_argument('--json', help='also write the rows to this JSON file')
@@ -87,6 +94,9 @@ def main(argv=None):
     if len(args.configs) != len(args.checkpoints):
         parser.error(f'{len(args.configs)} configs but {len(args.checkpoints)} checkpoints: '
                      'give one checkpoint per config')
+    for config, checkpoint in zip(args.configs, args.checkpoints):
+        require_file('benchmark_coco.py', config, 'config file')
+        require_file('benchmark_coco.py', checkpoint, 'checkpoint')
     rows = [measure(c, k, args.cfg_options, args.max_images, args.work_dir)
             for c, k in zip(args.configs, args.checkpoints)]
     print_table(rows)

@@ -7,14 +7,14 @@ SRC is the timm model's state dict (.pth, .bin or .safetensors). DST loads with
 ``--classifier`` it is an mmpretrain ``ImageClassifier`` (backbone + ``LinearClsHead``) whose
 logits equal timm's.
 """
-import argparse
 import collections
+import os
 import re
+import sys
 
-import torch
-from mmengine.config import Config
-
-from se_backbones import backbone_cfg_from_timm, convert_timm_state_dict, load_state_dict_file
+if not __package__:  # run as a script: the repo root holds tools.cli
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tools.cli import die, parser, require_file
 
 
 def key_group(key):
@@ -39,16 +39,27 @@ def classifier_cfg(backbone, num_classes):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('model_name', help="timm name, e.g. 'seresnet50.a1_in1k'")
-    parser.add_argument('src', help='timm state dict (.pth, .bin, .safetensors)')
-    parser.add_argument('dst', help='output MMEngine checkpoint (.pth)')
-    parser.add_argument('--classifier', action='store_true',
-                        help='keep the classifier: write an mmpretrain ImageClassifier')
-    args = parser.parse_args(argv)
+    p = parser(__doc__)
+    p.add_argument('model_name', help="timm name, e.g. 'seresnet50.a1_in1k'")
+    p.add_argument('src', help='timm state dict (.pth, .bin, .safetensors)')
+    p.add_argument('dst', help='output MMEngine checkpoint (.pth)')
+    p.add_argument('--classifier', action='store_true',
+                   help='keep the classifier: write an mmpretrain ImageClassifier')
+    args = p.parse_args(argv)
+    require_file('convert_timm.py', args.src, 'timm checkpoint')
+    if os.path.dirname(args.dst) and not os.path.isdir(os.path.dirname(args.dst)):
+        die('convert_timm.py', f'the folder of the output {args.dst!r} does not exist')
 
-    state_dict = convert_timm_state_dict(
-        args.model_name, load_state_dict_file(args.src), with_classifier=args.classifier)
+    import torch
+    from mmengine.config import Config
+
+    from se_backbones import (backbone_cfg_from_timm, convert_timm_state_dict,
+                              load_state_dict_file)
+    try:
+        state_dict = convert_timm_state_dict(
+            args.model_name, load_state_dict_file(args.src), with_classifier=args.classifier)
+    except (ValueError, KeyError) as error:  # bad file, unknown name, wrong architecture
+        die('convert_timm.py', ' '.join(str(error).strip('\'"').split()))
     torch.save(dict(meta=dict(timm_model=args.model_name, converter='se_backbones'),
                     state_dict=state_dict), args.dst)
 

@@ -8,12 +8,11 @@ predictions.png (val images with predicted boxes) into the work dir.
 """
 import argparse
 import os
+import sys
 
-from mmengine.config import DictAction
-
-from se_backbones.data import make_toy_shapes
-from se_backbones.runner import build_runner
-from se_backbones.visualization import plot_run, read_scalars
+if not __package__:  # run as a script: the repo root holds tools.cli
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tools.cli import add_cfg_options, parser
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG = os.path.join(ROOT, 'configs', 'toy', 'faster_rcnn_se_r50_toy.py')
@@ -21,11 +20,16 @@ METRICS = ('bbox_mAP', 'bbox_mAP_50', 'bbox_mAP_75', 'bbox_mAP_s', 'bbox_mAP_m',
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--work-dir', default='work_dirs/faster_rcnn_se_r50_toy')
-    parser.add_argument('--data-root', default='data/toy_shapes')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
-    args = parser.parse_args(argv)
+    p = parser(__doc__)
+    p.add_argument('--work-dir', default='work_dirs/faster_rcnn_se_r50_toy',
+                   help='logs, checkpoints, curves.png and predictions.png')
+    p.add_argument('--data-root', default='data/toy_shapes',
+                   help='the toy shapes set; generated there if missing')
+    add_cfg_options(p)
+    args = p.parse_args(argv)
+    from se_backbones.data import make_toy_shapes
+    from se_backbones.runner import build_runner
+    from se_backbones.visualization import plot_run, read_scalars
 
     written = make_toy_shapes(args.data_root)
     print(f"toy shapes set {'written to' if written else 'found in'} {args.data_root}")

@@ -11,14 +11,14 @@ FLOPs are MMEngine's counts for one image (fvcore rules: one multiply-add of a c
 layer = one FLOP, adaptive pooling counts its inputs; BN, ReLU, sigmoid and element-wise
 products are not counted).
 """
-import argparse
 import json
 import logging
+import os
+import sys
 
-import torch
-from mmengine.analysis import get_model_complexity_info
-from mmengine.config import Config
-from mmengine.logging import MMLogger
+if not __package__:  # run as a script: the repo root holds tools.cli
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tools.cli import parser
 
 CONFIG = """
 custom_imports = dict(imports=['se_backbones'], allow_failed_imports=False)
@@ -62,6 +62,8 @@ VARIANTS = {
 
 def summarize(name, model, size):
     """Params, FLOPs and output shapes of one backbone for a 1x3xSxS input."""
+    import torch
+    from mmengine.analysis import get_model_complexity_info
     model.eval()
     with torch.no_grad():
         shapes = [tuple(f.shape[1:]) for f in model(torch.zeros(1, 3, size, size))]
@@ -72,12 +74,14 @@ def summarize(name, model, size):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--input-size', type=int, default=224)
-    parser.add_argument('--variants', action='store_true',
-                        help='also the SE-ResNet-50 variants, with the papers\' figures')
-    parser.add_argument('--json', help='also write the rows to this JSON file')
-    args = parser.parse_args(argv)
+    p = parser(__doc__)
+    p.add_argument('--input-size', type=int, default=224, help='input height and width')
+    p.add_argument('--variants', action='store_true',
+                   help='also the SE-ResNet-50 variants, with the papers\' figures')
+    p.add_argument('--json', help='also write the rows to this JSON file')
+    args = p.parse_args(argv)
+    from mmengine.config import Config
+    from mmengine.logging import MMLogger
     MMLogger.get_current_instance().setLevel(logging.ERROR)  # "unsupported operator" notes
 
     from mmdet.registry import MODELS

@@ -2,26 +2,38 @@
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out results.pkl]
                          [--cfg-options k=v ...] [--launcher pytorch]
+
+A dataset that is not where the config expects it is reported before anything is built.
 """
 import argparse
 
-from se_backbones.runner import add_runner_args, build_runner, parse_runner_args
+import os
+import sys
+
+if not __package__:  # run as a script: the repo root holds tools.cli
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tools.cli import add_runner_args, parse_runner_args, parser, require_file
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description='Test (and evaluate) a model')
-    parser.add_argument('config', help='test config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--out', help='dump the predictions to this pickle file')
-    add_runner_args(parser)
-    return parse_runner_args(parser, argv)
+    p = parser(__doc__)
+    p.add_argument('config', help='test config file path')
+    p.add_argument('checkpoint', help='checkpoint file')
+    p.add_argument('--out', help='dump the predictions to this pickle file')
+    add_runner_args(p)
+    args = parse_runner_args(p, argv)
+    require_file('test.py', args.config, 'config file')
+    require_file('test.py', args.checkpoint, 'checkpoint')
+    return args
 
 
 def main(argv=None):
     args = parse_args(argv)
+    from se_backbones.runner import build_runner
     runner = build_runner(argparse.Namespace(
         config=args.config, launcher=args.launcher, work_dir=args.work_dir,
-        cfg_options=dict(args.cfg_options or {}, load_from=args.checkpoint)))
+        cfg_options=dict(args.cfg_options or {}, load_from=args.checkpoint)),
+        tool='test.py', splits=('test', ))
     if args.out:
         from mmengine.evaluator import DumpResults
         runner.test_evaluator.metrics.append(DumpResults(out_file_path=args.out))

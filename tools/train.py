@@ -3,29 +3,40 @@
 
     python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
                                  [--cfg-options k=v ...] [--launcher pytorch]
-"""
-import argparse
 
-from se_backbones.runner import add_runner_args, build_runner, parse_runner_args
+A dataset that is not where the config expects it is reported before anything is built.
+"""
+import os
+import sys
+
+if not __package__:  # run as a script: the repo root holds tools.cli
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tools.cli import add_runner_args, parse_runner_args, parser, require_file
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description='Train a model with MMEngine\'s Runner')
-    parser.add_argument('config', help='train config file path')
-    add_runner_args(parser)
-    parser.add_argument('--amp', action='store_true',
-                        help='automatic mixed precision (MMEngine\'s AmpOptimWrapper: GPU only)')
-    parser.add_argument('--auto-scale-lr', action='store_true',
-                        help='scale the learning rate by the total batch size')
-    parser.add_argument(
-        '--resume', nargs='?', type=str, const='auto',
-        help='resume from this checkpoint, or without a value from the latest one in the '
-        'work dir')
-    return parse_runner_args(parser, argv)
+    p = parser(__doc__)
+    p.add_argument('config', help='train config file path')
+    add_runner_args(p)
+    p.add_argument('--amp', action='store_true',
+                   help='automatic mixed precision (MMEngine\'s AmpOptimWrapper: GPU only)')
+    p.add_argument('--auto-scale-lr', action='store_true',
+                   help='scale the learning rate by the total batch size '
+                   '(auto_scale_lr.base_batch_size of the config, else 16)')
+    p.add_argument('--resume', nargs='?', type=str, const='auto',
+                   help='resume from this checkpoint, or without a value from the latest one '
+                   'in the work dir')
+    args = parse_runner_args(p, argv)
+    require_file('train.py', args.config, 'config file')
+    if args.resume not in (None, 'auto'):
+        require_file('train.py', args.resume, '--resume checkpoint')
+    return args
 
 
 def main(argv=None):
-    runner = build_runner(parse_args(argv))
+    args = parse_args(argv)
+    from se_backbones.runner import build_runner
+    runner = build_runner(args, tool='train.py', splits=('train', 'val'))
     runner.train()
     return runner
 

@@ -141,6 +141,29 @@ def test_with_cp_gives_the_same_gradients(depth):
         torch.testing.assert_close(g_ckpt, g_plain)
 
 
+@pytest.mark.parametrize('depth', [18, 50])
+def test_with_cp_recomputes_every_block_in_backward(depth):
+    """Checkpointing re-runs each block's forward during backward (so its activations are not
+    kept): every block's first conv runs once in forward, and once more in backward only with
+    with_cp. (Equal gradients alone cannot tell: without checkpointing they are equal too.)"""
+    calls = {}
+    for with_cp in (False, True):
+        model = SEResNet(depth, with_cp=with_cp, base_channels=16).train()
+        blocks = [b for layer in (model.layer1, model.layer2, model.layer3, model.layer4)
+                  for b in layer]
+        counts = [0] * len(blocks)
+        for i, block in enumerate(blocks):
+            block.conv1.register_forward_hook(
+                lambda module, args, out, i=i: counts.__setitem__(i, counts[i] + 1))
+        x = torch.randn(2, 3, 32, 32, requires_grad=True)
+        out = model(x)
+        after_forward = list(counts)
+        sum(f.sum() for f in out).backward()
+        calls[with_cp] = after_forward, list(counts)
+    assert calls[False] == ([1] * len(blocks), [1] * len(blocks))
+    assert calls[True] == ([1] * len(blocks), [2] * len(blocks))
+
+
 @pytest.mark.parametrize('depth,last_norm', [(18, 'norm2'), (50, 'norm3')])
 def test_zero_init_residual(depth, last_norm):
     model = SEResNet(depth)

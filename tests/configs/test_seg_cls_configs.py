@@ -12,7 +12,7 @@ from mmseg.registry import MODELS as MMSEG_MODELS
 
 from se_backbones.data import make_toy_shapes
 from tests.configs.toy import CONFIGS
-from tools.check_timm import max_rel_diff, randomize_
+from se_backbones.weights.equivalence import max_rel_diff, randomize_
 from tools.convert_timm import main as convert_timm
 from se_backbones.runner import revert_sync_bn
 

@@ -8,7 +8,7 @@ from se_backbones import SEResNet
 from se_backbones.layers import scale_add_relu
 from se_backbones.layers.scale_add_relu import _ScaleAddReLU
 from tests.helpers import randomize_
-from tools.benchmark import saved_activations_mib
+from tools.measure import saved_activations_mib
 
 
 def plain(x, gate, identity, inplace=False, shortcut_bn=None):
@@ -76,21 +76,24 @@ def test_gradcheck_on_a_small_se_block_float64():
     assert torch.autograd.gradcheck(block, (x, ))
 
 
-def test_torch_compile_gives_the_eager_results():
+def test_torch_compile_gives_the_eager_plain_formulas_results(monkeypatch):
     """The custom autograd function traces under torch.compile (inductor, CPU): same outputs
-    and gradients as eager mode. (Eval-mode BN: batch statistics over 2 samples of 1x1 maps
-    would amplify rounding differences; the fused function runs whenever grads are recorded.)"""
-    eager = randomize_(SEResNet(18)).eval()
+    and gradients as the eager model with the plain formula relu(x * gate + identity) at every
+    block end. (Eval-mode BN, with random running statistics, so the fused backward recomputes
+    the stage-2..4 shortcuts with them; batch statistics over 2 samples of 1x1 maps would
+    amplify rounding differences. The fused function runs whenever grads are recorded.)"""
+    reference = randomize_running_stats_(randomize_(SEResNet(18))).eval()
     compiled_model = SEResNet(18).eval()
-    compiled_model.load_state_dict(eager.state_dict())
+    compiled_model.load_state_dict(reference.state_dict())
     compiled = torch.compile(compiled_model)
     x = torch.randn(2, 3, 64, 64)
     results = []
-    for model in (eager, compiled):
+    for model, fn in ((compiled, scale_add_relu), (reference, plain)):
+        monkeypatch.setattr(seresnet, 'scale_add_relu', fn)
         xi = x.clone().requires_grad_()
         out = model(xi)
         sum(f.square().mean() for f in out).backward()
-        results.append([*out, xi.grad])
+        results.append([*out, xi.grad] + [p.grad for p in model.parameters()])
     for ours, reference in zip(*results):
         torch.testing.assert_close(ours, reference, rtol=1e-4, atol=1e-4)
 
@@ -152,19 +155,83 @@ def test_inplace_inference_writes_into_the_branch_and_rounds_as_the_formula():
 
 
 @pytest.mark.parametrize('train', [True, False])
-def test_shortcut_recomputed_from_its_bn_input_is_exact(train):
-    """The BN the fused backward re-runs gives the forward's shortcut bit for bit (batch
-    statistics in train mode, running ones in eval mode), so the gradients are unchanged."""
-    from se_backbones.layers.scale_add_relu import bn_args
-    bn = randomize_(torch.nn.BatchNorm2d(16)).train(train)
-    bn_input = torch.randn(4, 16, 7, 7)
-    identity = bn(bn_input)
-    weight, bias, mean, var, batch_stats, eps = bn_args(bn)
-    assert batch_stats == train
-    again = torch.nn.functional.batch_norm(bn_input, None if batch_stats else mean,
-                                           None if batch_stats else var, weight, bias,
-                                           batch_stats, 0.0, eps)
-    assert torch.equal(again, identity)
+def test_shortcut_recomputed_from_its_bn_input_gives_the_hand_derived_gradients(train):
+    """With ``shortcut_bn`` the fused backward recomputes the shortcut from the BN's input (batch
+    statistics in train mode, the running ones, here random, in eval mode); its gradients are
+    those of relu(x * gate + identity) derived by hand: with m = [x * gate + identity > 0],
+    d/dx = g m gate, d/dgate = sum_HW g m x, d/didentity = g m."""
+    gen = torch.Generator().manual_seed(0)
+    bn = randomize_running_stats_(randomize_(torch.nn.BatchNorm2d(16))).train(train)
+    bn_input = torch.randn(4, 16, 7, 7, generator=gen)
+    x = torch.randn(4, 16, 7, 7, generator=gen, requires_grad=True)
+    gate = torch.sigmoid(torch.randn(4, 16, 1, 1, generator=gen)).requires_grad_()
+    grad = torch.randn(4, 16, 7, 7, generator=gen)
+    identity = bn(bn_input).detach().requires_grad_()
+    out = scale_add_relu(x, gate, identity, shortcut_bn=(bn_input, bn))
+    out.backward(grad)
+    with torch.no_grad():
+        mask = (x * gate + identity > 0).float()
+        torch.testing.assert_close(out, torch.relu(x * gate + identity))
+        torch.testing.assert_close(x.grad, grad * mask * gate)
+        torch.testing.assert_close(gate.grad, (grad * mask * x).sum((2, 3), keepdim=True),
+                                   rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(identity.grad, grad * mask)
+
+
+def randomize_running_stats_(model, seed=1):
+    """Random running statistics in every BN (means N(0, 1), variances in [0.5, 2]): far from
+    each other and from the defaults, so normalising with the wrong ones shows."""
+    gen = torch.Generator().manual_seed(seed)
+    for module in model.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.copy_(torch.randn(module.running_mean.shape, generator=gen))
+            module.running_var.copy_(torch.rand(module.running_var.shape, generator=gen) * 1.5
+                                     + 0.5)
+    return model
+
+
+def gradients(module, x, fn, monkeypatch):
+    """Input and parameter gradients of a fixed random projection of ``module(x)``, with
+    ``fn`` as the block end (None for the input's if it needs none)."""
+    monkeypatch.setattr(seresnet, 'scale_add_relu', fn)
+    module.zero_grad()
+    out = module(x)
+    feats = out if isinstance(out, (list, tuple)) else [out]
+    gen = torch.Generator().manual_seed(2)
+    sum((f * torch.randn(f.shape, generator=gen)).sum() for f in feats).backward()
+    return [x.grad] + [p.grad for p in module.parameters() if p.requires_grad]
+
+
+@pytest.mark.parametrize('depth,stage', [(50, 1), (50, 2), (50, 3), (50, 4), (18, 2), (18, 3),
+                                         (18, 4)])
+def test_first_block_in_eval_mode_gradients_equal_the_plain_formulas(depth, stage, monkeypatch):
+    """The first block of a stage (downsample conv + BN: its shortcut is recomputed in
+    backward) with BN in eval mode (norm_eval=True, as in every detection config): the fused
+    block's input and parameter gradients are the plain formula's."""
+    model = randomize_running_stats_(randomize_(SEResNet(depth, base_channels=16)))
+    block = getattr(model, f'layer{stage}')[0].eval()
+    assert type(block.downsample[-1]) is torch.nn.BatchNorm2d and not block.downsample[-1].training
+    x = torch.randn(2, block.conv1.in_channels, 8, 8)
+    fused, reference = (gradients(block, x.clone().requires_grad_(), fn, monkeypatch)
+                        for fn in (scale_add_relu, plain))
+    assert len(fused) == len(reference) > 10
+    for ours, expected in zip(fused, reference):
+        torch.testing.assert_close(ours, expected, rtol=1e-4, atol=1e-6)
+
+
+def test_frozen_stage_and_norm_eval_backbone_gradients_equal_the_plain_formulas(monkeypatch):
+    """The detection configs' backbone (frozen_stages=1, norm_eval=True) in train mode: BN in
+    eval mode everywhere, stage 1 and its input without gradients; every trainable parameter's
+    gradient is the plain formula's."""
+    model = SEResNet(50, base_channels=16, frozen_stages=1, norm_eval=True)
+    model = randomize_running_stats_(randomize_(model)).train()
+    assert model.training and not model.layer3[0].downsample[1].training
+    x = torch.randn(2, 3, 64, 64)  # images: no gradient
+    grads = [gradients(model, x, fn, monkeypatch)[1:] for fn in (scale_add_relu, plain)]
+    assert all(p.grad is None for p in model.layer1.parameters())
+    assert len(grads[0]) == len(grads[1]) == sum(p.requires_grad for p in model.parameters())
+    for ours, expected in zip(*grads):
+        torch.testing.assert_close(ours, expected, rtol=1e-4, atol=1e-6)
 
 
 @pytest.mark.parametrize('norm', ['BN', 'GN'])

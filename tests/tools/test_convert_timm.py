@@ -7,7 +7,7 @@ from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
 from mmengine.registry import DefaultScope
 
 from se_backbones import MODELS
-from tools.check_timm import max_rel_diff, randomize_, timm_stage_features
+from se_backbones.weights.equivalence import max_rel_diff, randomize_, timm_stage_features
 from tools.convert_timm import main
 
 

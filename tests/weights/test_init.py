@@ -7,7 +7,7 @@ from mmdet.registry import MODELS as MMDET_MODELS
 from mmengine.registry import DefaultScope
 
 from se_backbones import SEResNet, backbone_cfg_from_timm
-from tools.check_timm import max_rel_diff, randomize_, timm_stage_features
+from se_backbones.weights.equivalence import max_rel_diff, randomize_, timm_stage_features
 
 
 @pytest.fixture(scope='module')

@@ -8,8 +8,8 @@ from mmengine.registry import DefaultScope
 from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
 
 from se_backbones import TIMM_ARCHS, backbone_cfg_from_timm, convert_timm_state_dict
-from tools.check_timm import (equivalence_error, max_rel_diff, randomize_,
-                              timm_stage_features)
+from se_backbones.weights.equivalence import (equivalence_error, max_rel_diff, randomize_,
+                                              timm_stage_features)
 from tools.convert_timm import classifier_cfg
 
 DEEP = {name for name, (_, cfg) in TIMM_ARCHS.items() if cfg['depth'] > 50}
