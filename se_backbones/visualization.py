@@ -26,32 +26,87 @@ def read_scalars(work_dir):
                     train[row['step']] = row
                     last_iter = row['step']
                 elif any(k in METRICS for k in row):
-                    # iteration-based val rows carry step 0: date them by the training log
-                    val.append(dict(row, step=last_iter))
+                    # logged by epoch (LoggerHook's default), iteration-based val rows carry
+                    # step 0: date them by the training log
+                    val.append(dict(row, step=row.get('step') or last_iter))
     return [train[k] for k in sorted(train)], val
 
 
 def plot_curves(work_dir, out_path):
+    """curves.png: the training losses and the validation metrics over iterations. A series
+    with no points (a run shorter than the log interval, no validation yet) is left out and
+    named on its panel. Returns the names of the plotted series."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     train, val = read_scalars(work_dir)
     fig, (ax_loss, ax_map) = plt.subplots(1, 2, figsize=(10, 4))
-    steps = [r['step'] for r in train]
-    for key in ('loss', 'loss_rpn_cls', 'loss_rpn_bbox', 'loss_cls', 'loss_bbox'):
-        if key in train[0]:
-            ax_loss.plot(steps, [r[key] for r in train], label=key)
-    ax_loss.set(xlabel='iteration', ylabel='loss', title='training loss')
-    ax_loss.legend()
+    plotted = []
+    for key in ('loss', 'loss_rpn_cls', 'loss_rpn_bbox', 'loss_cls', 'loss_bbox', 'loss_mask',
+                'decode.loss_ce', 'aux.loss_ce'):
+        points = [(r['step'], r[key]) for r in train if key in r]
+        if points:
+            ax_loss.plot(*zip(*points), label=key)
+            plotted.append(key)
     for key, scale in METRICS.items():
-        if val and key in val[0]:
-            label = key if scale == 1 else f'{key} / {scale}'
-            ax_map.plot([r['step'] for r in val], [r[key] / scale for r in val], 'o-', label=label)
+        points = [(r['step'], r[key] / scale) for r in val if key in r]
+        if points:
+            ax_map.plot(*zip(*points), 'o-', label=key if scale == 1 else f'{key} / {scale}')
+            plotted.append(key)
+    for ax, rows, what in ((ax_loss, train, 'training loss'), (ax_map, val, 'validation metric')):
+        if ax.lines:
+            ax.legend()
+        else:  # said on the panel and in the log, not an empty legend or an IndexError
+            ax.text(0.5, 0.5, f'no {what} logged yet', ha='center', va='center',
+                    transform=ax.transAxes)
+            print(f'{out_path}: no {what} logged in {work_dir}; its panel is empty')
+    ax_loss.set(xlabel='iteration', ylabel='loss', title='training loss')
     ax_map.set(xlabel='iteration', ylabel='metric', title='validation', ylim=(0, 1))
-    ax_map.legend()
     fig.tight_layout()
     fig.savefig(out_path, dpi=100)
     plt.close(fig)
+    return plotted
+
+
+def outlined_rectangle(image, p0, p1, colour, thickness):
+    """A box readable on any background: the colour over a black outline."""
+    cv2.rectangle(image, p0, p1, (0, 0, 0), thickness + 2)
+    cv2.rectangle(image, p0, p1, colour, thickness)
+
+
+def outlined_text(image, text, origin, colour, size=0.4):
+    cv2.putText(image, text, origin, cv2.FONT_HERSHEY_SIMPLEX, size, (0, 0, 0), 3)
+    cv2.putText(image, text, origin, cv2.FONT_HERSHEY_SIMPLEX, size, colour, 1)
+
+
+def legend_strip(classes, palette, score_thr):
+    """A white strip saying what the boxes are: ground truth, each class's colour, and the
+    score threshold of the predictions shown."""
+    font, size, ink = cv2.FONT_HERSHEY_SIMPLEX, 0.4, (30, 30, 30)
+    lines = [[('ground truth', (255, 255, 255), 1)],
+             [(f'predicted {name}', tuple(int(c) for c in colour[::-1]), 2)
+              for name, colour in zip(classes, palette)],
+             [(f'labels: class and score; predictions shown if score >= {score_thr:.2f}', None,
+               0)]]
+    widths = [sum(30 * bool(c) + cv2.getTextSize(t, font, size, 1)[0][0] + 14 for t, c, _ in line)
+              for line in lines]
+    strip = np.full((20 * len(lines) + 6, max(widths) + 6, 3), 255, np.uint8)
+    for row, line in enumerate(lines):
+        x, y = 6, 20 * row + 6
+        for text, colour, thickness in line:
+            if colour is not None:
+                outlined_rectangle(strip, (x, y + 2), (x + 22, y + 13), colour, thickness)
+                x += 30
+            cv2.putText(strip, text, (x, y + 13), font, size, ink, 1, cv2.LINE_AA)
+            x += cv2.getTextSize(text, font, size, 1)[0][0] + 14
+    return strip
+
+
+def stack_padded(images):
+    """``images`` one above the other, each padded with white to the widest."""
+    width = max(image.shape[1] for image in images)
+    return np.vstack([np.pad(image, ((0, 0), (0, width - image.shape[1]), (0, 0)),
+                             constant_values=255) for image in images])
 
 
 def plot_segmentation(cfg, checkpoint, out_path, num_images=8):
@@ -94,19 +149,21 @@ def plot_predictions(config, checkpoint, out_path, num_images=8, score_thr=0.5):
         for ann in coco['annotations']:
             if ann['image_id'] == info['id']:
                 x, y, w, h = (np.array(ann['bbox']) * scale).astype(int)
-                cv2.rectangle(image, (x, y), (x + w, y + h), (255, 255, 255), 1)
+                outlined_rectangle(image, (x, y), (x + w, y + h), (255, 255, 255), 1)
         for box, label, score in zip(pred.bboxes.numpy(), pred.labels.numpy(),
                                      pred.scores.numpy()):
             if score < score_thr:
                 continue
             x0, y0, x1, y1 = (box * scale).astype(int)
             colour = tuple(int(c) for c in palette[label][::-1])
-            cv2.rectangle(image, (x0, y0), (x1, y1), colour, 2)
-            cv2.putText(image, f'{classes[label]} {score:.2f}', (x0, max(y0 - 3, 9)),
-                        cv2.FONT_HERSHEY_SIMPLEX, 0.35, colour, 1)
+            outlined_rectangle(image, (x0, y0), (x1, y1), colour, 2)
+            outlined_text(image, f'{classes[label]} {score:.2f}', (x0, max(y0 - 4, 10)),
+                          colour, 0.35)
         tiles.append(image)
-    rows = [np.hstack(tiles[i:i + 4]) for i in range(0, len(tiles) - len(tiles) % 4, 4)]
-    cv2.imwrite(out_path, np.vstack(rows) if rows else tiles[0])
+    columns = min(4, len(tiles))  # rows of 4; the last one padded with blank tiles
+    tiles += [np.full_like(tiles[0], 255)] * (-len(tiles) % columns)
+    grid = np.vstack([np.hstack(tiles[i:i + columns]) for i in range(0, len(tiles), columns)])
+    cv2.imwrite(out_path, stack_padded([legend_strip(classes, palette, score_thr), grid]))
 
 
 def plot_run(work_dir, config=None, checkpoint=None, num_images=8):

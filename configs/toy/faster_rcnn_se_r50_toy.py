@@ -68,7 +68,7 @@ optim_wrapper = dict(
     optimizer=dict(type='AdamW', lr=3e-4, weight_decay=1e-4),
     clip_grad=dict(max_norm=10, norm_type=2))
 default_hooks = dict(
-    logger=dict(interval=10),
+    logger=dict(interval=10, log_metric_by_epoch=False),  # val metrics at their iteration
     checkpoint=dict(by_epoch=False, interval=100, max_keep_ckpts=2),
     visualization=dict(draw=False))
 log_processor = dict(by_epoch=False, window_size=10)

@@ -40,7 +40,7 @@ optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=3e-4, weight_decay=1e-4))
 default_hooks = dict(
-    logger=dict(interval=10),
+    logger=dict(interval=10, log_metric_by_epoch=False),  # val metrics at their iteration
     checkpoint=dict(by_epoch=False, interval=100, max_keep_ckpts=2))
 log_processor = dict(by_epoch=False, window_size=10)
 randomness = dict(seed=0)

@@ -94,4 +94,4 @@ class SELayer(BaseModule):
 
     def forward(self, x):
         """Scale ``x`` (N, C, H, W) channel-wise by its excitation."""
-        return x * self.gate(x.detach())
+        return x * self.gate(x)

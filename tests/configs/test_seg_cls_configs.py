@@ -11,7 +11,7 @@ from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
 from mmseg.registry import MODELS as MMSEG_MODELS
 
 from se_backbones.data import make_toy_shapes
-from tests.configs.toy import CONFIGS
+from tests.configs.toy import CONFIGS, TrainStepProbe
 from se_backbones.weights.equivalence import max_rel_diff, randomize_
 from tools.convert_timm import main as convert_timm
 from se_backbones.runner import revert_sync_bn
@@ -72,8 +72,12 @@ def toy_seg_config(config, root, work_dir):
 @pytest.mark.parametrize('config', SEG)
 def test_one_train_and_one_val_step_on_toy_label_maps(config, toy_seg_root, tmp_path):
     runner = Runner.from_cfg(toy_seg_config(config, toy_seg_root, str(tmp_path)))
+    probe = TrainStepProbe()
+    runner.register_hook(probe)
     runner.train()
     assert runner.iter == 1
+    moved = probe.check(runner)  # finite losses, every part trained
+    assert set(moved) == {'backbone', 'decode_head', 'auxiliary_head'}
     metrics = runner.val_loop.run()
     assert 0 <= metrics['mIoU'] <= 100
 
@@ -106,7 +110,11 @@ def test_toy_classification_step_reports_top1(tmp_path):
         loader.dataset.data_root = root
     cfg.work_dir = str(tmp_path / 'work')
     runner = Runner.from_cfg(cfg)
+    probe = TrainStepProbe()
+    runner.register_hook(probe)
     runner.train()
+    assert runner.iter == 1
+    assert set(probe.check(runner)) == {'backbone', 'head'}  # finite loss, both trained
     metrics = runner.val_loop.run()
     assert 0 <= metrics['accuracy/top1'] <= 100
     assert runner.train_dataloader.dataset.metainfo['classes'] == ('circle', 'square', 'triangle')
