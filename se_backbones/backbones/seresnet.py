@@ -88,11 +88,11 @@ class SEBlockMixin:
             if self.act_before_se:
                 out = self.relu(out)
             if se is None or position in ('pre', 'after_conv2'):
-                return self.relu(out + identity)
+                return self.add_relu(out, identity)
             if position == 'identity':
-                return self.relu(out + se(identity))
+                return self.add_relu(out, se(identity))
             if position == 'post':
-                return se(self.relu(out + identity))
+                return se(self.add_relu(out, identity))
             if getattr(se, 'fusable', False):
                 return scale_add_relu(out, se.gate(out), identity, inplace=True,
                                       shortcut_bn=shortcut_bn)
@@ -101,6 +101,16 @@ class SEBlockMixin:
         if self.with_cp and x.requires_grad:
             return cp.checkpoint(_inner_forward, x, use_reentrant=False)
         return _inner_forward(x)
+
+    def add_relu(self, out, identity):
+        """``relu(out + identity)`` written into ``out``, as mmdet's blocks do: ``out`` is the
+        branch's own temporary, whose last op (a norm or a plugin) keeps no copy of it for
+        backward; a fresh tensor per block would cost time (page faults) for nothing. Not in
+        place after ``act_before_se``'s ReLU, which keeps its output."""
+        if self.act_before_se:
+            return self.relu(out + identity)
+        out += identity
+        return self.relu(out)
 
 
 class SEBasicBlock(SEBlockMixin, BasicBlock):
