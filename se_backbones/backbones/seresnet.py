@@ -10,7 +10,7 @@ from ..checks import (check_bool, check_choice, check_ints, check_known_args, ch
                       check_positive_int, fail, is_int)
 from ..layers import SELayer, scale_add_relu
 from ..registry import MODELS
-from ..weights import TimmPretrained
+from ..weights import init_weights_then_timm
 
 
 SE_POSITIONS = ('standard', 'pre', 'post', 'identity', 'after_conv2')
@@ -158,11 +158,6 @@ class SEBottleneck(SEBlockMixin, Bottleneck):
 
 
 TIMM_PREFIX = 'timm://'
-
-
-def is_timm_init(cfg):
-    return isinstance(cfg, dict) and cfg.get('type') in (
-        'se_backbones.TimmPretrained', 'TimmPretrained', TimmPretrained)
 
 
 def per_stage(owner, name, value, num_stages, kind):
@@ -444,26 +439,20 @@ class SEResNet(ResNet):
         self.maxpool = nn.MaxPool2d(**self.stem_pool_cfg)
 
     def init_weights(self):
-        """MMEngine's init, then any ``TimmPretrained`` entry of ``init_cfg``.
+        """MMEngine's init, then any ``TimmPretrained`` entry of ``init_cfg`` (see
+        :func:`se_backbones.weights.init_weights_then_timm`)."""
+        init_weights_then_timm(self, super().init_weights)
 
-        MMEngine applies its own ``Pretrained`` after the children's init but any other type
-        before it, where the children's init (e.g. ``ConvModule``'s) would overwrite it.
-        """
-        cfgs = self.init_cfg if isinstance(self.init_cfg, list) else [self.init_cfg]
-        timm_cfgs = [cfg for cfg in cfgs if is_timm_init(cfg)]
-        if not timm_cfgs:
-            return super().init_weights()
-        # read and check the weights first: a bad file or architecture changes nothing
-        initializers = [TimmPretrained(**{k: v for k, v in cfg.items() if k != 'type'})
-                        for cfg in timm_cfgs]
-        state_dicts = [init.state_dict_for(self) for init in initializers]
-        original, self.init_cfg = self.init_cfg, [c for c in cfgs if not is_timm_init(c)] or None
-        try:
-            super().init_weights()
-        finally:
-            self.init_cfg = original
-        for init, state_dict in zip(initializers, state_dicts):
-            init.load(self, state_dict)  # None: unavailable with missing_ok, already logged
+    # The attributes that define the architecture beyond tensor shapes: weights converted for
+    # one architecture fit another of the same shapes only if these agree too.
+    ARCHITECTURE_ATTRS = ('depth', 'groups', 'base_width', 'style', 'deep_stem', 'avg_down',
+                          'deep_stem_channels', 'stem_pool_cfg', 'act_before_se', 'se_cfg',
+                          'se_position')
+
+    def architecture(self):
+        """The class name and the values of :attr:`ARCHITECTURE_ATTRS`."""
+        return dict(type=type(self).__name__,
+                    **{name: getattr(self, name, None) for name in self.ARCHITECTURE_ATTRS})
 
     def train(self, mode=True):
         """As mmseg's (frozen stages and ``norm_eval`` stay in eval mode), but returns self."""

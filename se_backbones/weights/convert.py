@@ -5,7 +5,7 @@ import re
 
 import torch
 
-from .timm_archs import backbone_cfg_from_timm, timm_arch
+from .timm_archs import backbone_cfg_from_timm, timm_arch, timm_stem
 
 # Block keys shared by timm's ResNet and its legacy SENet; the rest is kept as it is.
 _BLOCK_RULES = [
@@ -24,14 +24,11 @@ _STEM_RULES = {
                     (r'^layer0\.conv3\.', 'stem.6.'), (r'^layer0\.bn3\.', 'stem.7.')],
 }
 _CLASSIFIER = re.compile(r'^(?:fc|last_linear)\.')
-# Backbone attributes that define the architecture beyond the tensor shapes.
-ARCH_ATTRS = ('depth', 'groups', 'base_width', 'style', 'deep_stem', 'avg_down',
-              'deep_stem_channels', 'stem_pool_cfg', 'act_before_se', 'se_cfg', 'se_position')
-
-
 @functools.lru_cache(maxsize=None)
 def reference_backbone(arch):
-    """The backbone of a supported timm architecture, built on the meta device (no memory)."""
+    """The backbone of a supported timm architecture, built on the meta device (no memory):
+    the keys and shapes a conversion must produce. (Imported here: the backbones import this
+    package for ``pretrained='timm://...'``.)"""
     from ..registry import MODELS
     with torch.device('meta'):
         return MODELS.build(backbone_cfg_from_timm(arch))
@@ -98,10 +95,7 @@ def convert_timm_state_dict(model_name, state_dict, with_classifier=False, stric
         torch.Size([8, 64, 1, 1])
     """
     arch = timm_arch(model_name)
-    cfg = backbone_cfg_from_timm(arch)
-    deep = bool(cfg.get('deep_stem')) or cfg['type'].endswith('SENet154')  # 3-conv stem
-    stem = {(False, False): 'plain', (False, True): 'deep', (True, False): 'legacy',
-            (True, True): 'legacy_deep'}[arch.startswith('legacy_'), deep]
+    stem = timm_stem(arch)
     rules = _STEM_RULES[stem] + _BLOCK_RULES
     converted, classifier, unmapped = {}, {}, []
     for key, value in state_dict.items():

@@ -4,7 +4,7 @@ from mmengine.logging import print_log
 
 from ..checks import check_bool, fail
 from ..registry import WEIGHT_INITIALIZERS
-from .convert import ARCH_ATTRS, check_state_dict, convert_timm_state_dict, reference_backbone
+from .convert import check_state_dict, convert_timm_state_dict, reference_backbone
 from .files import load_state_dict_file
 from .timm_archs import timm_arch
 
@@ -66,16 +66,15 @@ class TimmPretrained:
         """The converted weights for ``module``, all checks done, nothing loaded yet; None if
         they are unavailable and ``missing_ok``."""
         arch = timm_arch(self.model_name)
-        reference = reference_backbone(arch)
-        mismatched = []
-        for attr in ARCH_ATTRS:
-            have, need = getattr(module, attr, None), getattr(reference, attr, None)
-            if have != need:
-                mismatched.append(f'{attr}={have!r} (needs {need!r})')
-        if type(module).__name__ != type(reference).__name__ or mismatched:
+        have = module.architecture() if hasattr(module, 'architecture') else dict(
+            type=type(module).__name__)
+        need = reference_backbone(arch).architecture()
+        mismatched = [f'{k}={have.get(k)!r} (needs {v!r})' for k, v in need.items()
+                      if k != 'type' and have.get(k) != v]
+        if have['type'] != need['type'] or mismatched:
             raise ValueError(
-                f'TimmPretrained: {type(module).__name__} is not the architecture of '
-                f'{self.model_name} ({", ".join(mismatched) or type(reference).__name__}); '
+                f'TimmPretrained: {have["type"]} is not the architecture of '
+                f'{self.model_name} ({", ".join(mismatched) or need["type"]}); '
                 f'build it from se_backbones.backbone_cfg_from_timm({arch!r})')
         if self.checkpoint:
             state_dict = load_state_dict_file(self.checkpoint, self.sha256)
@@ -108,3 +107,35 @@ class TimmPretrained:
     def __repr__(self):
         return (f'TimmPretrained(model_name={self.model_name!r}, checkpoint={self.checkpoint!r}, '
                 f'missing_ok={self.missing_ok}, strict={self.strict})')
+
+
+def is_timm_init(cfg):
+    """Whether an ``init_cfg`` entry is a :class:`TimmPretrained`."""
+    return isinstance(cfg, dict) and cfg.get('type') in (
+        'se_backbones.TimmPretrained', 'TimmPretrained', TimmPretrained)
+
+
+def init_weights_then_timm(module, init_weights):
+    """Run MMEngine's ``init_weights`` (the bound ``init_weights`` of the module's parent
+    class) for ``module``, then load the ``TimmPretrained`` entries of its ``init_cfg``.
+
+    MMEngine applies its own ``Pretrained`` after the children's init, but any other type
+    before it, where the children's init (e.g. ``ConvModule``'s) would overwrite it; so the
+    timm entries are taken out of ``init_cfg`` for MMEngine's pass and loaded after it. The
+    weights are read and checked first: a bad file or architecture changes nothing.
+    """
+    cfgs = module.init_cfg if isinstance(module.init_cfg, list) else [module.init_cfg]
+    timm_cfgs = [cfg for cfg in cfgs if is_timm_init(cfg)]
+    if not timm_cfgs:
+        return init_weights()
+    initializers = [TimmPretrained(**{k: v for k, v in cfg.items() if k != 'type'})
+                    for cfg in timm_cfgs]
+    state_dicts = [init.state_dict_for(module) for init in initializers]
+    original = module.init_cfg
+    module.init_cfg = [c for c in cfgs if not is_timm_init(c)] or None
+    try:
+        init_weights()
+    finally:
+        module.init_cfg = original
+    for init, state_dict in zip(initializers, state_dicts):
+        init.load(module, state_dict)  # None: unavailable with missing_ok, already logged

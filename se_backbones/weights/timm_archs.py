@@ -38,9 +38,9 @@ TIMM_ARCHS = {
     'legacy_seresnext26_32x4d': ('SEResNeXt', dict(depth=26, **_X32x4d, **_LEGACY)),
     'legacy_seresnext50_32x4d': ('SEResNeXt', dict(depth=50, **_X32x4d, **_LEGACY)),
     'legacy_seresnext101_32x4d': ('SEResNeXt', dict(depth=101, **_X32x4d, **_LEGACY)),
-    'legacy_senet154': ('SENet154', dict(depth=154)),
+    'legacy_senet154': ('SENet154', dict(depth=154, deep_stem=True)),
     # timm's ResNet-family re-implementation: padded stem pool, SE width rounded to 8
-    'senet154': ('SENet154', dict(depth=154, se_cfg={},
+    'senet154': ('SENet154', dict(depth=154, deep_stem=True, se_cfg={},
                                   stem_pool_cfg=dict(kernel_size=3, stride=2, padding=1))),
     'ecaresnet26t': ('SEResNet', dict(depth=26, **_T, **_ECA)),
     'ecaresnet50d': ('SEResNet', dict(depth=50, **_D, **_ECA)),
@@ -64,6 +64,23 @@ def timm_arch(model_name):
         raise ValueError(f'timm model {model_name!r} is not an SE-ResNet that se_backbones '
                          f'reproduces; supported: {", ".join(TIMM_ARCHS)}')
     return arch
+
+
+def timm_stem(model_name):
+    """How timm lays out the stem's keys, from the table: ``'plain'`` (``conv1``/``bn1``),
+    ``'deep'`` (3-conv ``conv1.N``), and for Cadene's ports (the ``legacy_*`` models, timm's
+    ``SENet`` class, whose stem is ``layer0``) ``'legacy'`` or ``'legacy_deep'``.
+
+    Example:
+        >>> [timm_stem(name) for name in ('seresnet50', 'seresnet152d', 'legacy_seresnet18',
+        ...                               'legacy_senet154')]
+        ['plain', 'deep', 'legacy', 'legacy_deep']
+    """
+    arch = timm_arch(model_name)
+    deep = bool(TIMM_ARCHS[arch][1].get('deep_stem'))
+    if arch.startswith('legacy_'):
+        return 'legacy_deep' if deep else 'legacy'
+    return 'deep' if deep else 'plain'
 
 
 def backbone_cfg_from_timm(model_name):
