@@ -1,3 +1,4 @@
+import contextlib
 import inspect
 
 import torch.nn as nn
@@ -232,6 +233,50 @@ def check_resnet_args(owner, num_stages, last_stage_blocks, bottleneck, kwargs):
         fail(owner, 'init_cfg', init_cfg, 'None, a dict or a list of dicts', TypeError)
 
 
+def timm_shorthand(owner, pretrained, init_cfg):
+    """``pretrained='timm://<name>'`` as ``init_cfg=dict(type='se_backbones.TimmPretrained',
+    model_name=<name>)``; returns ``(pretrained, init_cfg)``."""
+    if isinstance(pretrained, str) and pretrained.startswith(TIMM_PREFIX):
+        if init_cfg is not None:
+            raise ValueError(f'{owner}: set pretrained or init_cfg, not both')
+        return None, dict(type='se_backbones.TimmPretrained',
+                          model_name=pretrained[len(TIMM_PREFIX):])
+    return pretrained, init_cfg
+
+
+def stem_widths(owner, stem_channels, base_channels, deep_stem):
+    """The three deep-stem conv widths (the last one is the plain stem's width): given, or
+    ``(c // 2, c // 2, c)`` for one width ``c`` (default: ``base_channels``)."""
+    if stem_channels is None:
+        stem_channels = base_channels
+    if isinstance(stem_channels, (list, tuple)):
+        if not deep_stem:
+            fail(owner, 'stem_channels', stem_channels, 'one positive int (3 only with '
+                 'deep_stem=True)')
+        check_ints(owner, 'stem_channels', stem_channels, length=3)
+        return tuple(stem_channels)
+    check_positive_int(owner, 'stem_channels', stem_channels)
+    if deep_stem and stem_channels < 2:
+        fail(owner, 'stem_channels', stem_channels, 'at least 2 with deep_stem=True')
+    return stem_channels // 2, stem_channels // 2, stem_channels
+
+
+@contextlib.contextmanager
+def one_line_build_errors(owner, kwargs):
+    """What fails only while the parent builds the layers, as our one-line errors: a plugin
+    that does not build, a GroupNorm whose num_groups does not divide a width."""
+    try:
+        yield
+    except PluginBuildError as error:
+        fail(owner, 'plugins', kwargs.get('plugins'), 'plugin configs that build in every '
+             f'block with distinct names (cfg postfix) ({error})')
+    except ValueError as error:  # torch's GroupNorm
+        if 'divisible by num_groups' not in str(error):
+            raise
+        fail(owner, 'norm_cfg', kwargs.get('norm_cfg'), 'a norm whose num_groups divides every '
+             f'layer width ({error})')
+
+
 @MODELS.register_module()
 class SEResNet(ResNet):
     """SE-ResNet backbone (Hu et al., `SENet <https://arxiv.org/abs/1709.01507>`_).
@@ -314,71 +359,21 @@ class SEResNet(ResNet):
                  **kwargs):
         name = type(self).__name__
         check_known_args(name, kwargs, self.argument_names(), GROUPED_CONV_HINTS)
-        check_choice(name, 'depth', depth, sorted(self.arch_settings))
-        check_choice(name, 'num_stages', num_stages, (1, 2, 3, 4))
-        block, stage_blocks = self.arch_settings[depth]
-        check_resnet_args(name, num_stages, stage_blocks[num_stages - 1],
-                          block.expansion == 4, dict(kwargs, deep_stem=deep_stem,
-                                                     base_channels=base_channels,
-                                                     norm_eval=norm_eval,
-                                                     zero_init_residual=zero_init_residual,
-                                                     pretrained=pretrained, init_cfg=init_cfg))
-        check_bool(name, 'act_before_se', act_before_se)
+        block = self._check_depth(name, depth, num_stages, dict(
+            kwargs, deep_stem=deep_stem, base_channels=base_channels, norm_eval=norm_eval,
+            zero_init_residual=zero_init_residual, pretrained=pretrained, init_cfg=init_cfg))
+        self._set_attention(name, block, num_stages, se_ratio, stage_with_se, se_cfg,
+                            se_position, act_before_se)
+        pretrained, init_cfg = timm_shorthand(name, pretrained, init_cfg)
         if not isinstance(stem_pool_cfg, dict):
             fail(name, 'stem_pool_cfg', stem_pool_cfg, 'a dict of nn.MaxPool2d arguments',
                  TypeError)
-        if se_cfg is not None and not isinstance(se_cfg, dict):
-            fail(name, 'se_cfg', se_cfg, 'None or a dict: the attention layer\'s type '
-                 '(default SELayer) and arguments', TypeError)
-        se_cfg = dict(se_cfg or {})
-        for key in ('channels', 'ratio'):
-            if key in se_cfg:
-                fail(name, 'se_cfg', se_cfg, f'free of {key!r} (it comes from the block width '
-                     'and se_ratio)')
-        attn = attention_class(se_cfg.get('type', 'SELayer'))
-        if attn is None or not hasattr(attn, 'gate'):
-            fail(name, "se_cfg['type']", se_cfg.get('type'), 'an attention layer registered in '
-                 'se_backbones.MODELS with a gate() method: SELayer or ECALayer')
-        check_choice(name, 'se_position', se_position, SE_POSITIONS)
-        if se_position == 'after_conv2' and block.expansion == 1:
-            fail(name, 'se_position', se_position, "one of 'standard', 'pre', 'post', "
-                 "'identity' with basic blocks (depth 18, 34; 'after_conv2' needs bottlenecks)")
-        self.uses_ratio = issubclass(attn, SELayer)
-        if not self.uses_ratio and se_ratio is not None:
-            fail(name, 'se_ratio', se_ratio, f'None with se_cfg type {attn.__name__} (it has no '
-                 'reduction ratio)')
-        self.se_ratio = per_stage(name, 'se_ratio', 16 if se_ratio is None else se_ratio,
-                                  num_stages, int)
-        self.se_position = se_position
-        self.stage_with_se = per_stage(name, 'stage_with_se',
-                                       True if stage_with_se is None else stage_with_se,
-                                       num_stages, bool)
-        if isinstance(pretrained, str) and pretrained.startswith(TIMM_PREFIX):
-            if init_cfg is not None:
-                raise ValueError(f'{name}: set pretrained or init_cfg, not both')
-            init_cfg = dict(type='se_backbones.TimmPretrained',
-                            model_name=pretrained[len(TIMM_PREFIX):])
-            pretrained = None
-        self.se_cfg = se_cfg
-        self.act_before_se = act_before_se
         self.stem_pool_cfg = dict(stem_pool_cfg)
-        if stem_channels is None:
-            stem_channels = base_channels
-        if isinstance(stem_channels, (list, tuple)):
-            if not deep_stem:
-                fail(name, 'stem_channels', stem_channels, 'one positive int (3 only with '
-                     'deep_stem=True)')
-            check_ints(name, 'stem_channels', stem_channels, length=3)
-            self.deep_stem_channels = tuple(stem_channels)
-        else:
-            check_positive_int(name, 'stem_channels', stem_channels)
-            if deep_stem and stem_channels < 2:
-                fail(name, 'stem_channels', stem_channels, 'at least 2 with deep_stem=True')
-            self.deep_stem_channels = (stem_channels // 2, stem_channels // 2, stem_channels)
+        self.deep_stem_channels = stem_widths(name, stem_channels, base_channels, deep_stem)
         # mmseg's ResNet picks the zero-init norm by `block is Bottleneck`, which SE blocks are
         # not; make_res_layer gives the blocks that init_cfg instead.
         self.zero_init_blocks = zero_init_residual and pretrained is None and init_cfg is None
-        try:
+        with one_line_build_errors(name, kwargs):
             super().__init__(
                 depth,
                 stem_channels=self.deep_stem_channels[-1],
@@ -390,14 +385,50 @@ class SEResNet(ResNet):
                 pretrained=pretrained,
                 init_cfg=init_cfg,
                 **kwargs)
-        except PluginBuildError as error:
-            fail(name, 'plugins', kwargs.get('plugins'), 'plugin configs that build in every '
-                 f'block with distinct names (cfg postfix) ({error})')
-        except ValueError as error:  # torch's GroupNorm, at a width num_groups does not divide
-            if 'divisible by num_groups' not in str(error):
-                raise
-            fail(name, 'norm_cfg', kwargs.get('norm_cfg'), 'a norm whose num_groups divides '
-                 f'every layer width ({error})')
+
+    def _check_depth(self, name, depth, num_stages, resnet_args):
+        """Check depth, num_stages and the ResNet arguments; return the block class."""
+        check_choice(name, 'depth', depth, sorted(self.arch_settings))
+        check_choice(name, 'num_stages', num_stages, (1, 2, 3, 4))
+        block, stage_blocks = self.arch_settings[depth]
+        check_resnet_args(name, num_stages, stage_blocks[num_stages - 1], block.expansion == 4,
+                          resnet_args)
+        return block
+
+    def _set_attention(self, name, block, num_stages, se_ratio, stage_with_se, se_cfg,
+                       se_position, act_before_se):
+        """Check the SE arguments and keep what make_res_layer gives each stage's blocks: the
+        attention class (resolved here, once), its config, the ratio and flag per stage."""
+        check_bool(name, 'act_before_se', act_before_se)
+        if se_cfg is not None and not isinstance(se_cfg, dict):
+            fail(name, 'se_cfg', se_cfg, 'None or a dict: the attention layer\'s type '
+                 '(default SELayer) and arguments', TypeError)
+        se_cfg = dict(se_cfg or {})
+        for key in ('channels', 'ratio'):
+            if key in se_cfg:
+                fail(name, 'se_cfg', se_cfg, f'free of {key!r} (it comes from the block width '
+                     'and se_ratio)')
+        attention = attention_class(se_cfg.get('type', 'SELayer'))
+        if attention is None or not hasattr(attention, 'gate'):
+            fail(name, "se_cfg['type']", se_cfg.get('type'), 'an attention layer registered in '
+                 'se_backbones.MODELS with a gate() method: SELayer or ECALayer')
+        check_choice(name, 'se_position', se_position, SE_POSITIONS)
+        if se_position == 'after_conv2' and block.expansion == 1:
+            fail(name, 'se_position', se_position, "one of 'standard', 'pre', 'post', "
+                 "'identity' with basic blocks (depth 18, 34; 'after_conv2' needs bottlenecks)")
+        self.uses_ratio = issubclass(attention, SELayer)
+        if not self.uses_ratio and se_ratio is not None:
+            fail(name, 'se_ratio', se_ratio, f'None with se_cfg type {attention.__name__} (it '
+                 'has no reduction ratio)')
+        self.attention = attention
+        self.se_cfg = se_cfg
+        self.se_ratio = per_stage(name, 'se_ratio', 16 if se_ratio is None else se_ratio,
+                                  num_stages, int)
+        self.stage_with_se = per_stage(name, 'stage_with_se',
+                                       True if stage_with_se is None else stage_with_se,
+                                       num_stages, bool)
+        self.se_position = se_position
+        self.act_before_se = act_before_se
 
     @classmethod
     def argument_names(cls):
@@ -414,7 +445,7 @@ class SEResNet(ResNet):
         """Build one stage, adding its SE config and the zero-init of its blocks."""
         stage = len(self.res_layers)  # mmseg's ResNet appends each stage once it is built
         if self.stage_with_se[stage]:
-            kwargs['se_cfg'] = dict(self.se_cfg, **(
+            kwargs['se_cfg'] = dict(self.se_cfg, type=self.attention, **(
                 dict(ratio=self.se_ratio[stage]) if self.uses_ratio else {}))
         kwargs['act_before_se'] = self.act_before_se
         kwargs['se_position'] = self.se_position
