@@ -18,6 +18,7 @@ import argparse
 import json
 import math
 import os
+import re
 
 import cv2
 import numpy as np
@@ -136,11 +137,38 @@ def write_classification_split(root, split, num_images, seed, size=128):
 
 WRITERS = {'det': write_split, 'seg': write_segmentation_split,
            'cls': write_classification_split}
+SPLITS = ('train', 'val')
+
+
+def clear_toy_shapes(root):
+    """Remove what :func:`make_toy_shapes` writes under ``root``, for any task: the stamp, the
+    annotation files, the six-digit PNGs of the split folders, then those folders if that
+    leaves them empty. Other files stay."""
+    stamp = os.path.join(root, 'VERSION')
+    if os.path.isfile(stamp):
+        os.remove(stamp)
+    for split in SPLITS:
+        path = os.path.join(root, 'annotations', f'instances_{split}.json')
+        if os.path.isfile(path):
+            os.remove(path)
+    folders = [os.path.join(root, split, name) for split in SPLITS for name in CLASSES]
+    folders += [os.path.join(root, *parts) for split in SPLITS
+                for parts in ((split, ), ('img_dir', split), ('ann_dir', split))]
+    folders += [os.path.join(root, name) for name in ('img_dir', 'ann_dir', 'annotations')]
+    for folder in folders:  # innermost first
+        if not os.path.isdir(folder):
+            continue
+        for name in os.listdir(folder):
+            if re.fullmatch(r'\d{6}\.png', name):
+                os.remove(os.path.join(folder, name))
+        if not os.listdir(folder):
+            os.rmdir(folder)
 
 
 def make_toy_shapes(root, num_train=400, num_val=100, size=128, seed=0, task='det'):
     """Write the toy set for ``task`` under ``root`` unless the same version, task and sizes
-    are there already.
+    are there already; a toy set of other sizes or another task there is removed first
+    (:func:`clear_toy_shapes`), so no stale image or annotation file stays.
 
     Args:
         root (str): Output folder.
@@ -166,6 +194,7 @@ def make_toy_shapes(root, num_train=400, num_val=100, size=128, seed=0, task='de
     stamp = f'{VERSION} {task} {num_train} {num_val} {size} {seed}'
     if os.path.exists(stamp_path) and open(stamp_path).read() == stamp:
         return False
+    clear_toy_shapes(root)
     WRITERS[task](root, 'train', num_train, seed, size)
     WRITERS[task](root, 'val', num_val, seed + 1, size)
     with open(stamp_path, 'w') as f:

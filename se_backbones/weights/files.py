@@ -48,7 +48,7 @@ def load_state_dict_file(path, sha256=None):
     if not os.path.isfile(path):
         raise FileNotFoundError(f'checkpoint file {path!r} does not exist')
     if sha256 is not None:
-        if not re.fullmatch(r'[0-9a-fA-F]{8,64}', str(sha256)):
+        if not isinstance(sha256, str) or not re.fullmatch(r'[0-9a-fA-F]{8,64}', sha256):
             raise ValueError(f'sha256 must be 8 to 64 hex digits, got {sha256!r}')
         actual = sha256_of(path)
         if not actual.startswith(sha256.lower()):

@@ -190,6 +190,14 @@ def randomize_running_stats_(model, seed=1):
     return model
 
 
+def assert_close_at_scale(ours, expected, rel=1e-5):
+    """Equal to float32 rounding at the tensor's scale: the fused backward sums other roundings
+    (x * gate recovered as out - identity), so entries far below the largest differ by more
+    than their own relative precision."""
+    torch.testing.assert_close(ours, expected, rtol=1e-4,
+                               atol=rel * float(expected.abs().max()))
+
+
 def gradients(module, x, fn, monkeypatch):
     """Input and parameter gradients of a fixed random projection of ``module(x)``, with
     ``fn`` as the block end (None for the input's if it needs none)."""
@@ -211,12 +219,12 @@ def test_first_block_in_eval_mode_gradients_equal_the_plain_formulas(depth, stag
     model = randomize_running_stats_(randomize_(SEResNet(depth, base_channels=16)))
     block = getattr(model, f'layer{stage}')[0].eval()
     assert type(block.downsample[-1]) is torch.nn.BatchNorm2d and not block.downsample[-1].training
-    x = torch.randn(2, block.conv1.in_channels, 8, 8)
+    x = torch.randn(2, block.conv1.in_channels, 8, 8, generator=torch.Generator().manual_seed(3))
     fused, reference = (gradients(block, x.clone().requires_grad_(), fn, monkeypatch)
                         for fn in (scale_add_relu, plain))
     assert len(fused) == len(reference) > 10
     for ours, expected in zip(fused, reference):
-        torch.testing.assert_close(ours, expected, rtol=1e-4, atol=1e-6)
+        assert_close_at_scale(ours, expected)
 
 
 def test_frozen_stage_and_norm_eval_backbone_gradients_equal_the_plain_formulas(monkeypatch):
@@ -226,12 +234,12 @@ def test_frozen_stage_and_norm_eval_backbone_gradients_equal_the_plain_formulas(
     model = SEResNet(50, base_channels=16, frozen_stages=1, norm_eval=True)
     model = randomize_running_stats_(randomize_(model)).train()
     assert model.training and not model.layer3[0].downsample[1].training
-    x = torch.randn(2, 3, 64, 64)  # images: no gradient
+    x = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(3))  # no gradient
     grads = [gradients(model, x, fn, monkeypatch)[1:] for fn in (scale_add_relu, plain)]
     assert all(p.grad is None for p in model.layer1.parameters())
     assert len(grads[0]) == len(grads[1]) == sum(p.requires_grad for p in model.parameters())
     for ours, expected in zip(*grads):
-        torch.testing.assert_close(ours, expected, rtol=1e-4, atol=1e-6)
+        assert_close_at_scale(ours, expected)
 
 
 @pytest.mark.parametrize('norm', ['BN', 'GN'])

@@ -2,6 +2,7 @@ import argparse
 import glob
 import json
 import os
+import socket
 import subprocess
 import sys
 
@@ -65,6 +66,25 @@ default_hooks = dict(checkpoint=dict(interval=6), logger=dict(interval=1))
 """
 
 
+def free_port():
+    """A TCP port free on this machine now (the OS picks it), for the DDP rendezvous: a fixed
+    one fails when another run (a parallel CI job) holds it."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(('', 0))  # every interface, as the rendezvous store listens
+        return s.getsockname()[1]
+
+
+def test_free_port_gives_a_port_no_one_holds():
+    first = free_port()
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as held:
+        held.bind(('', first))
+        held.listen()
+        second = free_port()
+        assert second != first
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(('', second))
+
+
 def test_two_process_gloo_ddp_equals_one_process_with_the_whole_batch(tmp_path):
     """tools/dist_train.sh, 2 CPU processes (gloo) with 1 image each, ends with the weights of
     tools/train.py in one process with batches of 2, to float rounding."""
@@ -79,7 +99,8 @@ def test_two_process_gloo_ddp_equals_one_process_with_the_whole_batch(tmp_path):
         if name == 'single':
             run_train([str(config), '--work-dir', work_dir])
         else:
-            env = dict(os.environ, PYTHON=sys.executable, PORT='29517', OMP_NUM_THREADS='1')
+            env = dict(os.environ, PYTHON=sys.executable, PORT=str(free_port()),
+                       OMP_NUM_THREADS='1')
             result = subprocess.run(
                 ['bash', os.path.join(ROOT, 'tools', 'dist_train.sh'), str(config), '2',
                  '--work-dir', work_dir], capture_output=True, text=True, timeout=600,

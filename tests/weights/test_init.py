@@ -1,4 +1,6 @@
+import logging
 import os
+
 import huggingface_hub
 import pytest
 import timm
@@ -44,18 +46,98 @@ def test_timm_init_runs_after_the_default_init(timm_seresnet18):
                                theirs.layer1[0].se.fc1.weight)
 
 
-def test_offline_without_checkpoint_fails_with_one_clear_message(monkeypatch, tmp_path):
+def offline_with_empty_caches(monkeypatch, directory):
+    """No network and empty weight caches: huggingface_hub read HF_HOME and HF_HUB_OFFLINE into
+    its constants at import (setting the variables now would change nothing), so those are
+    patched; torch.hub reads TORCH_HOME at each call."""
     monkeypatch.setattr(huggingface_hub.constants, 'HF_HUB_OFFLINE', True)
-    monkeypatch.setenv('HF_HOME', str(tmp_path))
-    monkeypatch.setenv('TORCH_HOME', str(tmp_path))
-    ours = SEResNet(depth=18, pretrained='timm://seresnet18.a1_in1k')
+    for name in ('HF_HOME', 'HF_HUB_CACHE', 'HUGGINGFACE_HUB_CACHE', 'HF_ASSETS_CACHE'):
+        monkeypatch.setattr(huggingface_hub.constants, name, str(directory / 'hf' / name),
+                            raising=False)
+    monkeypatch.setenv('TORCH_HOME', str(directory / 'torch'))
+
+
+def test_offline_without_checkpoint_fails_with_one_clear_message(monkeypatch, tmp_path):
+    # a name timm has weights for (seresnet18 has none: its error would be the tag's)
+    assert 'seresnet50.a1_in1k' in timm.list_pretrained('seresnet50*')
+    offline_with_empty_caches(monkeypatch, tmp_path)
+    ours = SEResNet(depth=50, pretrained='timm://seresnet50.a1_in1k')
     assert ours.init_cfg == dict(type='se_backbones.TimmPretrained',
-                                 model_name='seresnet18.a1_in1k')
+                                 model_name='seresnet50.a1_in1k')
     weights = ours.conv1.weight.clone()
     with pytest.raises(RuntimeError, match=r"timm could not provide pretrained weights for "
-                                           r"'seresnet18\.a1_in1k'.*pass checkpoint="):
+                                           r"'seresnet50\.a1_in1k' \((LocalEntryNotFound|"
+                                           r"OfflineModeIsEnabled).*pass checkpoint="):
         ours.init_weights()
     torch.testing.assert_close(ours.conv1.weight, weights)
+
+
+KAIMING = dict(type='Kaiming', layer='Conv2d')
+
+
+def weights_without_timm(depth, seed):
+    """The weights SEResNet(depth) gets from its init_cfg without the timm entry: the reference
+    for missing_ok."""
+    torch.manual_seed(seed)
+    model = SEResNet(depth=depth, init_cfg=[KAIMING])
+    model.init_weights()
+    return model.state_dict()
+
+
+def init_with_missing_ok(depth, model_name, seed, monkeypatch):
+    """SEResNet(depth) with the same init_cfg plus a missing_ok TimmPretrained entry,
+    initialized: its state dict and what it logged, as (message, level) pairs."""
+    logged = []
+    monkeypatch.setattr('se_backbones.weights.init.print_log',
+                        lambda msg, **kwargs: logged.append((msg, kwargs.get('level'))))
+    torch.manual_seed(seed)
+    model = SEResNet(depth=depth, init_cfg=[
+        KAIMING, dict(type='se_backbones.TimmPretrained', model_name=model_name,
+                      missing_ok=True)])
+    model.init_weights()
+    return model.state_dict(), logged
+
+
+def assert_default_init_and_one_warning(state_dict, reference, logged, model_name):
+    assert state_dict.keys() == reference.keys()
+    for key, value in state_dict.items():
+        assert torch.equal(value, reference[key]), key
+    assert len(logged) == 1, logged
+    message, level = logged[0]
+    assert level == logging.WARNING
+    assert f"pretrained weights for '{model_name}'" in message
+    assert 'Continuing WITHOUT pretrained weights (missing_ok=True)' in message
+
+
+def test_missing_ok_keeps_the_default_init_and_warns_when_timm_has_no_weights(monkeypatch):
+    def unavailable(model_name):
+        raise RuntimeError(f'TimmPretrained: timm could not provide pretrained weights for '
+                           f'{model_name!r} (simulated).')
+
+    monkeypatch.setattr('se_backbones.weights.init.timm_pretrained_state_dict', unavailable)
+    state_dict, logged = init_with_missing_ok(18, 'seresnet18', 3, monkeypatch)
+    assert_default_init_and_one_warning(state_dict, weights_without_timm(18, 3), logged,
+                                        'seresnet18')
+
+
+def test_missing_ok_offline_keeps_the_default_init_and_warns(monkeypatch, tmp_path):
+    """The same through timm itself: offline, nothing cached. (timm builds its model before it
+    looks for the weights, which draws random numbers: the Kaiming init is checked by its
+    spread, sqrt(2 / fan_out), rather than value for value.)"""
+    offline_with_empty_caches(monkeypatch, tmp_path)
+    state_dict, logged = init_with_missing_ok(50, 'seresnet50.a1_in1k', 4, monkeypatch)
+    assert len(logged) == 1, logged
+    message, level = logged[0]
+    assert level == logging.WARNING
+    assert "pretrained weights for 'seresnet50.a1_in1k' (" in message
+    assert 'LocalEntryNotFound' in message or 'OfflineModeIsEnabled' in message
+    assert 'Continuing WITHOUT pretrained weights (missing_ok=True)' in message
+    convs = {k: v for k, v in state_dict.items()
+             if v.dim() == 4 and v.numel() >= 100_000 and 'se_layer' not in k}
+    assert len(convs) > 20
+    for key, weight in convs.items():
+        fan_out = weight.shape[0] * weight[0, 0].numel()
+        assert float(weight.std()) == pytest.approx((2 / fan_out) ** 0.5, rel=0.05), key
 
 
 def test_wrong_architecture_is_refused_before_loading(timm_seresnet18):
