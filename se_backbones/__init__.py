@@ -22,6 +22,6 @@ register_bare_names((SEResNet, SEResNeXt, SENet154))
 __all__ = [
     'ECALayer', 'HOOKS', 'MODELS', 'RNGStateHook', 'SELayer', 'SENet154', 'SEPlugin',
     'SEResNeXt', 'SEResNet', 'TIMM_ARCHS', 'TimmPretrained', 'WEIGHT_INITIALIZERS',
-    'allow_mmengine_checkpoints', 'backbone_cfg_from_timm', 'convert_timm_state_dict', 'load_state_dict_file',
-    'make_divisible'
+    'allow_mmengine_checkpoints', 'backbone_cfg_from_timm', 'convert_timm_state_dict',
+    'load_state_dict_file', 'make_divisible'
 ]
