@@ -64,6 +64,8 @@ def test_every_option_has_help_and_shows_its_default(tool, monkeypatch):
      "convert_timm.py: error: timm checkpoint 'missing.pth' does not exist"),
     ('plot_results', ['missing_dir'], "plot_results.py: error: work dir 'missing_dir' does "
      'not exist'),
+    ('make_se_config', ['missing.py', 'out.py', '--arch', 'se_r50'],
+     "make_se_config.py: error: base config 'missing.py' does not exist"),
 ])
 def test_a_missing_input_file_is_one_line(tool, args, message):
     result = subprocess.run([sys.executable, os.path.join('tools', f'{tool}.py'), *args],
