@@ -1,5 +1,6 @@
 import logging
 import os
+import re
 
 import huggingface_hub
 import pytest
@@ -57,6 +58,12 @@ def offline_with_empty_caches(monkeypatch, directory):
     monkeypatch.setenv('TORCH_HOME', str(directory / 'torch'))
 
 
+# why timm cannot fetch: offline (huggingface_hub present) or no huggingface_hub at all (timm
+# 0.9 of the classic stack does not require it)
+OFFLINE = (r'LocalEntryNotFound|OfflineModeIsEnabled|'
+           r'Hugging Face hub model specified but package not installed')
+
+
 def test_offline_without_checkpoint_fails_with_one_clear_message(monkeypatch, tmp_path):
     # a name timm has weights for (seresnet18 has none: its error would be the tag's)
     assert 'seresnet50.a1_in1k' in timm.list_pretrained('seresnet50*')
@@ -66,8 +73,8 @@ def test_offline_without_checkpoint_fails_with_one_clear_message(monkeypatch, tm
                                  model_name='seresnet50.a1_in1k')
     weights = ours.conv1.weight.clone()
     with pytest.raises(RuntimeError, match=r"timm could not provide pretrained weights for "
-                                           r"'seresnet50\.a1_in1k' \((LocalEntryNotFound|"
-                                           r"OfflineModeIsEnabled).*pass checkpoint="):
+                                           r"'seresnet50\.a1_in1k' \(.*(" + OFFLINE + ").*pass "
+                                           r"checkpoint="):
         ours.init_weights()
     torch.testing.assert_close(ours.conv1.weight, weights)
 
@@ -130,7 +137,7 @@ def test_missing_ok_offline_keeps_the_default_init_and_warns(monkeypatch, tmp_pa
     message, level = logged[0]
     assert level == logging.WARNING
     assert "pretrained weights for 'seresnet50.a1_in1k' (" in message
-    assert 'LocalEntryNotFound' in message or 'OfflineModeIsEnabled' in message
+    assert re.search(OFFLINE, message), message
     assert 'Continuing WITHOUT pretrained weights (missing_ok=True)' in message
     convs = {k: v for k, v in state_dict.items()
              if v.dim() == 4 and v.numel() >= 100_000 and 'se_layer' not in k}
