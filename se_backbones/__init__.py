@@ -4,7 +4,7 @@ Import it from a config with ``custom_imports=dict(imports=['se_backbones'])`` a
 backbone ``type='se_backbones.SEResNet'`` (or ``SEResNeXt``, ``SENet154``).
 """
 from .backbones import SENet154, SEResNet, SEResNeXt
-from .hooks import RNGStateHook
+from .engine import RNGStateHook
 from .layers import ECALayer, SELayer, SEPlugin, make_divisible
 from .registry import HOOKS, MODELS, WEIGHT_INITIALIZERS, register_bare_names
 from .weights import (TIMM_ARCHS, TimmPretrained, allow_mmengine_checkpoints,

@@ -1,6 +1,8 @@
 """Argument checks that fail at build time with one line naming the argument, the value and
 what is allowed: ``ValueError('<owner>: <name> must be <allowed>, got <value>')``."""
 import difflib
+import functools
+import inspect
 from collections.abc import Sequence
 
 ACTIVATIONS = ('ReLU', 'LeakyReLU', 'PReLU', 'ReLU6', 'ELU', 'Sigmoid', 'Tanh', 'HSigmoid',
@@ -95,3 +97,87 @@ def check_layer_cfg(owner, name, cfg, kind, optional=False):
     except (KeyError, TypeError, ValueError, AssertionError) as error:
         reason = ' '.join(str(error).split())[:200]
         raise ValueError(f'{owner}: {name} must be {allowed}, got {cfg!r} ({reason})') from None
+
+
+# mmdet/mmseg ResNet arguments
+
+def per_stage(owner, name, value, num_stages, kind):
+    """``value`` for each stage: a scalar broadcast, or a sequence of ``num_stages`` items."""
+    values = tuple(value) if isinstance(value, (list, tuple)) else (value, ) * num_stages
+    ok = all(isinstance(v, bool) if kind is bool else is_int(v) and v > 0 for v in values)
+    if len(values) != num_stages or not ok:
+        item = 'bool' if kind is bool else 'positive int'
+        fail(owner, name, value, f'one {item} or {num_stages} of them (one per stage, '
+             f'num_stages={num_stages})')
+    return values
+
+
+GROUPED_CONV_HINTS = {
+    key: "grouped convs are se_backbones.SEResNeXt: type='se_backbones.SEResNeXt', groups=32, "
+         'base_width=4' for key in ('groups', 'base_width')}
+PLUGIN_POSITIONS = ('after_conv1', 'after_conv2', 'after_conv3')
+
+
+@functools.cache
+def resnet_defaults():
+    """The defaults of mmseg's ``ResNet.__init__`` (our backbones' parent), by argument name."""
+    from mmseg.models.backbones.resnet import ResNet
+    return {name: p.default for name, p in inspect.signature(ResNet.__init__).parameters.items()
+            if p.default is not inspect.Parameter.empty}
+
+
+def check_resnet_args(owner, num_stages, last_stage_blocks, bottleneck, kwargs):
+    """Check the mmdet/mmseg ResNet arguments (``kwargs``, defaults filled in) up front: the
+    parent class would fail late, with an assertion or a KeyError, or not at all."""
+    a = {**resnet_defaults(), **kwargs}
+    for name in ('in_channels', 'base_channels'):
+        check_positive_int(owner, name, a[name])
+    for name in ('strides', 'dilations'):
+        check_ints(owner, name, a[name], length=num_stages)
+    check_ints(owner, 'out_indices', a['out_indices'], minimum=0, maximum=num_stages - 1)
+    if len(set(a['out_indices'])) != len(a['out_indices']):
+        fail(owner, 'out_indices', a['out_indices'], 'distinct stage indices')
+    check_choice(owner, 'style', a['style'], ('pytorch', 'caffe'))
+    for name in ('deep_stem', 'avg_down', 'norm_eval', 'contract_dilation', 'with_cp',
+                 'zero_init_residual'):
+        check_bool(owner, name, a[name])
+    if not is_int(a['frozen_stages']) or not -1 <= a['frozen_stages'] <= num_stages:
+        fail(owner, 'frozen_stages', a['frozen_stages'], f'an int in [-1, {num_stages}]')
+    check_layer_cfg(owner, 'conv_cfg', a['conv_cfg'], 'conv', optional=True)
+    check_layer_cfg(owner, 'norm_cfg', a['norm_cfg'], 'norm')
+    with_dcn = a['stage_with_dcn']
+    if not isinstance(with_dcn, (list, tuple)) or len(with_dcn) < num_stages:
+        # mmdet indexes it per stage, and checks its length only with dcn set
+        fail(owner, 'stage_with_dcn', with_dcn, f'a sequence of {num_stages} bools (one per '
+             f'stage), e.g. {(True, ) * num_stages}')
+    if a['dcn'] is not None:
+        if not isinstance(a['dcn'], dict) or 'type' not in a['dcn']:
+            fail(owner, 'dcn', a['dcn'], "None or a conv config dict (e.g. dict(type='DCN', "
+                 'deform_groups=1, fallback_on_stride=False))', TypeError)
+        with_dcn = per_stage(owner, 'stage_with_dcn', with_dcn, num_stages, bool)
+        if any(with_dcn) and not bottleneck:
+            fail(owner, 'stage_with_dcn', a['stage_with_dcn'], 'all False with basic blocks '
+                 '(depth 18, 34: DCN needs bottleneck blocks)')
+        if any(with_dcn) and a['conv_cfg'] is not None:
+            fail(owner, 'conv_cfg', a['conv_cfg'], 'None with DCN stages (mmdet builds their '
+                 '3x3 convs from dcn)')
+    if a['plugins'] is not None:
+        plugins_ok = isinstance(a['plugins'], (list, tuple)) and all(
+            isinstance(p, dict) and isinstance(p.get('cfg'), dict)
+            and p.get('position') in PLUGIN_POSITIONS for p in a['plugins'])
+        if not plugins_ok or not bottleneck:
+            fail(owner, 'plugins', a['plugins'], 'None or a list of dict(cfg=dict(type=...), '
+                 f'position=one of {PLUGIN_POSITIONS}, stages=optional), with bottleneck '
+                 'blocks (depth >= 26)')
+        for plugin in a['plugins']:
+            if plugin.get('stages') is not None:
+                per_stage(owner, 'plugins[].stages', plugin['stages'], num_stages, bool)
+    if a['multi_grid'] is not None:
+        check_ints(owner, 'multi_grid', a['multi_grid'], length=last_stage_blocks)
+    if a['pretrained'] is not None and not isinstance(a['pretrained'], str):
+        fail(owner, 'pretrained', a['pretrained'], "None, a checkpoint path or 'timm://<name>'",
+             TypeError)
+    init_cfg = a['init_cfg']
+    if init_cfg is not None and not (isinstance(init_cfg, dict) or isinstance(
+            init_cfg, list) and all(isinstance(c, dict) for c in init_cfg)):
+        fail(owner, 'init_cfg', init_cfg, 'None, a dict or a list of dicts', TypeError)

@@ -30,7 +30,7 @@ WEIGHT_INITIALIZERS = Registry(
     locations=['se_backbones.weights'])
 
 HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='se_backbones',
-                 locations=['se_backbones.hooks'])
+                 locations=['se_backbones.engine.hooks'])
 
 
 BARE_NAME_TOOLKITS = ('mmdet', 'mmseg')

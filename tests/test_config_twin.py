@@ -18,7 +18,7 @@ from se_backbones import SEResNet, SEResNeXt, convert_timm_state_dict
 from se_backbones.config_twin import (ARCHS, TIMM_ARCHS, TwinError, arch_of_timm, arch_table,
                                       fmt, make_se_config, timm_weights)
 from se_backbones.data import make_toy_shapes
-from se_backbones.runner import revert_sync_bn
+from se_backbones.engine.runner import revert_sync_bn
 from se_backbones.weights.equivalence import randomize_
 from tests.configs.toy import CONFIGS, DATA_KEYS, ROOT, TOY, TrainStepProbe, toy_options
 

@@ -43,7 +43,7 @@ def flops_of(model, batch):
 def measure(config, checkpoint, cfg_options, max_images, work_dir):
     import torch
 
-    from se_backbones.runner import build_runner
+    from se_backbones.engine.runner import build_runner
     options = dict(cfg_options, load_from=checkpoint)
     if max_images:
         options['test_dataloader.dataset.indices'] = max_images

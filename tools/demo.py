@@ -28,8 +28,8 @@ def main(argv=None):
     add_cfg_options(p)
     args = p.parse_args(argv)
     from se_backbones.data import make_toy_shapes
-    from se_backbones.runner import build_runner
-    from se_backbones.visualization import plot_run, read_scalars
+    from se_backbones.engine.runner import build_runner
+    from se_backbones.engine.visualization import plot_run, read_scalars
 
     written = make_toy_shapes(args.data_root)
     print(f"toy shapes set {'written to' if written else 'found in'} {args.data_root}")

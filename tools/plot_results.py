@@ -28,7 +28,7 @@ def main(argv=None):
     for option in ('config', 'checkpoint'):
         if getattr(args, option):
             require_file('plot_results.py', getattr(args, option), f'--{option}')
-    from se_backbones.visualization import plot_run
+    from se_backbones.engine.visualization import plot_run
     return plot_run(args.work_dir, args.config, args.checkpoint, args.num_images)
 
 

@@ -29,7 +29,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    from se_backbones.runner import build_runner
+    from se_backbones.engine.runner import build_runner
     runner = build_runner(argparse.Namespace(
         config=args.config, launcher=args.launcher, work_dir=args.work_dir,
         cfg_options=dict(args.cfg_options or {}, load_from=args.checkpoint)),

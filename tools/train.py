@@ -35,7 +35,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    from se_backbones.runner import build_runner
+    from se_backbones.engine.runner import build_runner
     runner = build_runner(args, tool='train.py', splits=('train', 'val'))
     runner.train()
     return runner

@@ -2,29 +2,8 @@ from mmcv.cnn import build_conv_layer, build_norm_layer
 
 from ..checks import fail
 from ..registry import MODELS
-from .seresnext import SEResNeXt, SEResNeXtBottleneck
-
-
-class SENetBottleneck(SEResNeXtBottleneck):
-    """SENet-154's bottleneck: 1x1 conv to ``2 * planes``, grouped 3x3 conv to ``4 * planes``
-    (stride here), 1x1 conv to ``4 * planes``, SE before the add (Hu et al., Table 1)."""
-
-    def __init__(self, inplanes, planes, groups=64, **kwargs):
-        super().__init__(inplanes, planes, groups=groups, **kwargs)
-        mid, wide = planes * 2, planes * 4
-        self.conv1 = build_conv_layer(self.conv_cfg, inplanes, mid, 1, stride=self.conv1_stride,
-                                      bias=False)
-        self.add_module(self.norm1_name, build_norm_layer(self.norm_cfg, mid)[1])
-        self.conv2 = build_conv_layer(self.conv_cfg, mid, wide, 3, stride=self.conv2_stride,
-                                      padding=self.dilation, dilation=self.dilation,
-                                      groups=groups, bias=False)
-        self.add_module(self.norm2_name, build_norm_layer(self.norm_cfg, wide)[1])
-        self.conv3 = build_conv_layer(self.conv_cfg, wide, planes * self.expansion, 1,
-                                      bias=False)
-        self.add_module(self.norm3_name, build_norm_layer(self.norm_cfg, planes * 4)[1])
-
-    def mid_channels(self, planes):
-        return planes * 4
+from .se_blocks import SENetBottleneck
+from .seresnext import SEResNeXt
 
 
 @MODELS.register_module()

@@ -2,235 +2,18 @@ import contextlib
 import inspect
 
 import torch.nn as nn
-import torch.utils.checkpoint as cp
 from mmcv.cnn import build_conv_layer, build_norm_layer
-from mmdet.models.backbones.resnet import BasicBlock, Bottleneck
 from mmseg.models.backbones.resnet import ResNet
 
-from ..checks import (check_bool, check_choice, check_ints, check_known_args, check_layer_cfg,
-                      check_positive_int, fail, is_int)
-from ..layers import SELayer, scale_add_relu
+from ..checks import (GROUPED_CONV_HINTS, check_bool, check_choice, check_ints, check_known_args,
+                      check_resnet_args, check_positive_int, fail, per_stage, resnet_defaults)
+from ..layers import SELayer
 from ..registry import MODELS
 from ..weights import init_weights_then_timm
-
-
-SE_POSITIONS = ('standard', 'pre', 'post', 'identity', 'after_conv2')
-
-
-def attention_class(name):
-    """The class of an attention layer type, looked up in our registry first (mmdet has an
-    ``SELayer`` of its own), or None."""
-    return name if isinstance(name, type) else MODELS.get(name)
-
-
-class SEBlockMixin:
-    """Puts an optional attention layer (``se_layer``: :class:`SELayer`, :class:`ECALayer`, ...)
-    into a ResNet block, by default on the residual branch before the add.
-
-    The host block (mmdet ``BasicBlock``/``Bottleneck`` or ResNeXt's) keeps its layers and
-    state-dict keys; the subclass gives ``residual(x)``, the branch up to its last norm, and
-    ``last_norm``, the name zero-initialised by ``zero_init_residual``.
-
-    Args:
-        inplanes (int): Input channels of the block.
-        planes (int): Base width; the block outputs ``planes * expansion`` channels.
-        se_cfg (dict, optional): The attention layer's config: ``type`` (default ``'SELayer'``)
-            and its arguments but ``channels``; None means no attention.
-        se_position (str): Where it acts (SENet paper, Fig. 5 and Table 14): ``'standard'``
-            (the residual branch, before the add), ``'pre'`` (the block's input, before the
-            residual branch), ``'post'`` (the block's output, after the add and ReLU),
-            ``'identity'`` (the shortcut, parallel to the residual branch) or
-            ``'after_conv2'`` (inside a bottleneck, after the 3x3 conv). Default: 'standard'.
-        act_before_se (bool): Apply the block's ReLU to the residual branch before SE and the
-            add, as Caffe SENet's basic block does. Default: False.
-        **kwargs: Arguments of the host block.
-    """
-
-    def __init__(self, inplanes, planes, se_cfg=None, se_position='standard',
-                 act_before_se=False, **kwargs):
-        super().__init__(inplanes, planes, **kwargs)
-        self.se_position = se_position
-        self.act_before_se = act_before_se
-        self.se_layer = None
-        if se_cfg is not None:
-            channels = {'pre': inplanes, 'after_conv2': self.mid_channels(planes)
-                        }.get(se_position, planes * self.expansion)
-            cfg = dict(se_cfg)
-            self.se_layer = attention_class(cfg.pop('type', 'SELayer'))(channels, **cfg)
-
-    def shortcut(self, x):
-        """The shortcut's output, and ``(its BN's input, that BN)`` when the downsample ends in
-        an ``nn.BatchNorm2d``: the fused block end then recomputes the shortcut in backward
-        instead of keeping it (the BN keeps its input anyway)."""
-        if self.downsample is None:
-            return x, None
-        if not isinstance(self.downsample, nn.Sequential) or (
-                type(self.downsample[-1]) is not nn.BatchNorm2d):
-            return self.downsample(x), None
-        *head, norm = self.downsample
-        for layer in head:
-            x = layer(x)
-        return norm(x), (x, norm)
-
-    def mid_channels(self, planes):
-        """Output channels of the 3x3 conv (bottlenecks; a basic block's is its output)."""
-        return self.conv2.out_channels
-
-    def forward(self, x):
-        """The block with its attention layer; at the standard position the scale, the add and
-        the ReLU are one function that keeps no copy of the scaled branch for backward."""
-
-        def _inner_forward(x):
-            identity, shortcut_bn = self.shortcut(x)
-            se, position = self.se_layer, self.se_position
-            if se is not None and position == 'pre':
-                x = se(x)
-            out = self.residual(x)
-            if self.act_before_se:
-                out = self.relu(out)
-            if se is None or position in ('pre', 'after_conv2'):
-                return self.add_relu(out, identity)
-            if position == 'identity':
-                return self.add_relu(out, se(identity))
-            if position == 'post':
-                return se(self.add_relu(out, identity))
-            if getattr(se, 'fusable', False):
-                return scale_add_relu(out, se.gate(out), identity, inplace=True,
-                                      shortcut_bn=shortcut_bn)
-            return self.relu(se(out) + identity)
-
-        if self.with_cp and x.requires_grad:
-            return cp.checkpoint(_inner_forward, x, use_reentrant=False)
-        return _inner_forward(x)
-
-    def add_relu(self, out, identity):
-        """``relu(out + identity)`` written into ``out``, as mmdet's blocks do: ``out`` is the
-        branch's own temporary, whose last op (a norm or a plugin) keeps no copy of it for
-        backward; a fresh tensor per block would cost time (page faults) for nothing. Not in
-        place after ``act_before_se``'s ReLU, which keeps its output."""
-        if self.act_before_se:
-            return self.relu(out + identity)
-        out += identity
-        return self.relu(out)
-
-
-class SEBasicBlock(SEBlockMixin, BasicBlock):
-    """mmdet's ``BasicBlock`` (two 3x3 convs) with SE before the add."""
-
-    last_norm = 'norm2'
-
-    def residual(self, x):
-        out = self.relu(self.norm1(self.conv1(x)))
-        return self.norm2(self.conv2(out))
-
-
-class PluginBuildError(Exception):
-    """A plugin config did not build in a block; the backbone reports it as ``plugins``."""
-
-
-class SEBottleneck(SEBlockMixin, Bottleneck):
-    """mmdet's ``Bottleneck`` (1x1, 3x3, 1x1 convs and plugins) with SE before the add."""
-
-    last_norm = 'norm3'
-
-    def make_block_plugins(self, in_channels, plugins):
-        """mmdet's, with any failure (unknown type, duplicate name, a plugin that does not fit
-        ``in_channels``) raised as one :class:`PluginBuildError`."""
-        try:
-            return super().make_block_plugins(in_channels, plugins)
-        except Exception as error:
-            reason = ' '.join(str(error).split())[:200]
-            raise PluginBuildError(f'{type(error).__name__} at in_channels={in_channels}: '
-                                   f'{reason}') from error
-
-    def residual(self, x):
-        out = self.relu(self.norm1(self.conv1(x)))
-        if self.with_plugins:
-            out = self.forward_plugin(out, self.after_conv1_plugin_names)
-        out = self.relu(self.norm2(self.conv2(out)))
-        if self.se_layer is not None and self.se_position == 'after_conv2':
-            out = self.se_layer(out)
-        if self.with_plugins:
-            out = self.forward_plugin(out, self.after_conv2_plugin_names)
-        out = self.norm3(self.conv3(out))
-        if self.with_plugins:
-            out = self.forward_plugin(out, self.after_conv3_plugin_names)
-        return out
+from .se_blocks import SE_POSITIONS, PluginBuildError, SEBasicBlock, SEBottleneck, attention_class
 
 
 TIMM_PREFIX = 'timm://'
-
-
-def per_stage(owner, name, value, num_stages, kind):
-    """``value`` for each stage: a scalar broadcast, or a sequence of ``num_stages`` items."""
-    values = tuple(value) if isinstance(value, (list, tuple)) else (value, ) * num_stages
-    ok = all(isinstance(v, bool) if kind is bool else is_int(v) and v > 0 for v in values)
-    if len(values) != num_stages or not ok:
-        item = 'bool' if kind is bool else 'positive int'
-        fail(owner, name, value, f'one {item} or {num_stages} of them (one per stage, '
-             f'num_stages={num_stages})')
-    return values
-
-
-GROUPED_CONV_HINTS = {
-    key: "grouped convs are se_backbones.SEResNeXt: type='se_backbones.SEResNeXt', groups=32, "
-         'base_width=4' for key in ('groups', 'base_width')}
-RESNET_DEFAULTS = {name: p.default for name, p in
-                   inspect.signature(ResNet.__init__).parameters.items()
-                   if p.default is not inspect.Parameter.empty}
-PLUGIN_POSITIONS = ('after_conv1', 'after_conv2', 'after_conv3')
-
-
-def check_resnet_args(owner, num_stages, last_stage_blocks, bottleneck, kwargs):
-    """Check the mmdet/mmseg ResNet arguments (``kwargs``, defaults filled in) up front: the
-    parent class would fail late, with an assertion or a KeyError, or not at all."""
-    a = {**RESNET_DEFAULTS, **kwargs}
-    for name in ('in_channels', 'base_channels'):
-        check_positive_int(owner, name, a[name])
-    for name in ('strides', 'dilations'):
-        check_ints(owner, name, a[name], length=num_stages)
-    check_ints(owner, 'out_indices', a['out_indices'], minimum=0, maximum=num_stages - 1)
-    if len(set(a['out_indices'])) != len(a['out_indices']):
-        fail(owner, 'out_indices', a['out_indices'], 'distinct stage indices')
-    check_choice(owner, 'style', a['style'], ('pytorch', 'caffe'))
-    for name in ('deep_stem', 'avg_down', 'norm_eval', 'contract_dilation', 'with_cp',
-                 'zero_init_residual'):
-        check_bool(owner, name, a[name])
-    if not is_int(a['frozen_stages']) or not -1 <= a['frozen_stages'] <= num_stages:
-        fail(owner, 'frozen_stages', a['frozen_stages'], f'an int in [-1, {num_stages}]')
-    check_layer_cfg(owner, 'conv_cfg', a['conv_cfg'], 'conv', optional=True)
-    check_layer_cfg(owner, 'norm_cfg', a['norm_cfg'], 'norm')
-    if a['dcn'] is not None:
-        if not isinstance(a['dcn'], dict) or 'type' not in a['dcn']:
-            fail(owner, 'dcn', a['dcn'], "None or a conv config dict (e.g. dict(type='DCN', "
-                 'deform_groups=1, fallback_on_stride=False))', TypeError)
-        with_dcn = per_stage(owner, 'stage_with_dcn', a['stage_with_dcn'], num_stages, bool)
-        if any(with_dcn) and not bottleneck:
-            fail(owner, 'stage_with_dcn', a['stage_with_dcn'], 'all False with basic blocks '
-                 '(depth 18, 34: DCN needs bottleneck blocks)')
-        if any(with_dcn) and a['conv_cfg'] is not None:
-            fail(owner, 'conv_cfg', a['conv_cfg'], 'None with DCN stages (mmdet builds their '
-                 '3x3 convs from dcn)')
-    if a['plugins'] is not None:
-        plugins_ok = isinstance(a['plugins'], (list, tuple)) and all(
-            isinstance(p, dict) and isinstance(p.get('cfg'), dict)
-            and p.get('position') in PLUGIN_POSITIONS for p in a['plugins'])
-        if not plugins_ok or not bottleneck:
-            fail(owner, 'plugins', a['plugins'], 'None or a list of dict(cfg=dict(type=...), '
-                 f'position=one of {PLUGIN_POSITIONS}, stages=optional), with bottleneck '
-                 'blocks (depth >= 26)')
-        for plugin in a['plugins']:
-            if plugin.get('stages') is not None:
-                per_stage(owner, 'plugins[].stages', plugin['stages'], num_stages, bool)
-    if a['multi_grid'] is not None:
-        check_ints(owner, 'multi_grid', a['multi_grid'], length=last_stage_blocks)
-    if a['pretrained'] is not None and not isinstance(a['pretrained'], str):
-        fail(owner, 'pretrained', a['pretrained'], "None, a checkpoint path or 'timm://<name>'",
-             TypeError)
-    init_cfg = a['init_cfg']
-    if init_cfg is not None and not (isinstance(init_cfg, dict) or isinstance(
-            init_cfg, list) and all(isinstance(c, dict) for c in init_cfg)):
-        fail(owner, 'init_cfg', init_cfg, 'None, a dict or a list of dicts', TypeError)
 
 
 def timm_shorthand(owner, pretrained, init_cfg):
@@ -434,7 +217,7 @@ class SEResNet(ResNet):
     def argument_names(cls):
         """Every argument this backbone takes: its own, its subclasses' up to this class, and
         the mmdet/mmseg ``ResNet`` ones."""
-        names = set(RESNET_DEFAULTS)
+        names = set(resnet_defaults())
         for klass in cls.__mro__[:cls.__mro__.index(SEResNet) + 1]:
             if '__init__' in vars(klass):
                 names.update(p.name for p in inspect.signature(klass.__init__).parameters.values()

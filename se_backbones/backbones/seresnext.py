@@ -1,12 +1,7 @@
-from mmdet.models.backbones.resnext import Bottleneck as ResNeXtBottleneck
-
 from ..checks import check_positive_int
 from ..registry import MODELS
-from .seresnet import SEBottleneck, SEResNet
-
-
-class SEResNeXtBottleneck(SEBottleneck, ResNeXtBottleneck):
-    """mmdet's ResNeXt ``Bottleneck`` (grouped 3x3 conv) with SE before the add."""
+from .se_blocks import SEResNeXtBottleneck
+from .seresnet import SEResNet
 
 
 @MODELS.register_module()

@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from se_backbones import SEResNet, SEResNeXt
-from se_backbones.backbones.seresnet import SEBottleneck
+from se_backbones.backbones.se_blocks import SEBottleneck
 from se_backbones.layers import eca_kernel_size, make_divisible
 from tests.helpers import num_params, randomize_
 

@@ -14,7 +14,7 @@ from se_backbones.data import make_toy_shapes
 from tests.configs.toy import CONFIGS, TrainStepProbe
 from se_backbones.weights.equivalence import max_rel_diff, randomize_
 from tools.convert_timm import main as convert_timm
-from se_backbones.runner import revert_sync_bn
+from se_backbones.engine.runner import revert_sync_bn
 
 SEG = ['segmentation/pspnet_se_r50-d8_cityscapes-512x1024_40k.py',
        'segmentation/deeplabv3_se_r50-d8_cityscapes-512x1024_40k.py']

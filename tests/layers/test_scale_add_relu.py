@@ -3,7 +3,7 @@ import inspect
 import pytest
 import torch
 
-import se_backbones.backbones.seresnet as seresnet
+import se_backbones.backbones.se_blocks as se_blocks
 from se_backbones import SEResNet
 from se_backbones.layers import scale_add_relu
 from se_backbones.layers.scale_add_relu import _ScaleAddReLU
@@ -49,7 +49,7 @@ def test_block_gradients_equal_the_unfused_ones(kwargs, monkeypatch):
     x = torch.randn(2, 3, 64, 64)
     grads = []
     for model, fn in ((fused, scale_add_relu), (unfused, plain)):
-        monkeypatch.setattr(seresnet, 'scale_add_relu', fn)
+        monkeypatch.setattr(se_blocks, 'scale_add_relu', fn)
         xi = x.clone().requires_grad_()
         sum(f.square().mean() for f in model(xi)).backward()
         grads.append([xi.grad] + [p.grad for p in model.parameters()])
@@ -60,7 +60,7 @@ def test_block_gradients_equal_the_unfused_ones(kwargs, monkeypatch):
 def test_neither_the_scaled_branch_nor_the_shortcut_is_kept_for_backward(monkeypatch):
     model, x = SEResNet(50).train(), torch.randn(1, 3, 64, 64)
     fused = saved_activations_mib(model, x)
-    monkeypatch.setattr(seresnet, 'scale_add_relu', plain)
+    monkeypatch.setattr(se_blocks, 'scale_add_relu', plain)
     unfused = saved_activations_mib(model, x)
     # one (C, H, W) float tensor less per SE block, the first block of each stage included:
     # its shortcut (a downsample's BN output) is recomputed from the BN's input in backward
@@ -70,7 +70,7 @@ def test_neither_the_scaled_branch_nor_the_shortcut_is_kept_for_backward(monkeyp
 
 
 def test_gradcheck_on_a_small_se_block_float64():
-    block = seresnet.SEBasicBlock(8, 8, se_cfg=dict(ratio=2)).double().train()
+    block = se_blocks.SEBasicBlock(8, 8, se_cfg=dict(ratio=2)).double().train()
     randomize_(block)
     x = torch.randn(2, 8, 5, 5, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(block, (x, ))
@@ -89,7 +89,7 @@ def test_torch_compile_gives_the_eager_plain_formulas_results(monkeypatch):
     x = torch.randn(2, 3, 64, 64)
     results = []
     for model, fn in ((compiled, scale_add_relu), (reference, plain)):
-        monkeypatch.setattr(seresnet, 'scale_add_relu', fn)
+        monkeypatch.setattr(se_blocks, 'scale_add_relu', fn)
         xi = x.clone().requires_grad_()
         out = model(xi)
         sum(f.square().mean() for f in out).backward()
@@ -125,7 +125,7 @@ def test_bf16_autocast_is_as_close_to_float32_as_the_unfused_block(monkeypatch):
     x = torch.randn(2, 3, 64, 64)
     results = {}
     for fn, bf16 in ((plain, False), (scale_add_relu, True), (plain, True)):
-        monkeypatch.setattr(seresnet, 'scale_add_relu', fn)
+        monkeypatch.setattr(se_blocks, 'scale_add_relu', fn)
         model.zero_grad()
         with torch.autocast('cpu', dtype=torch.bfloat16, enabled=bf16):
             out = model(x)
@@ -201,7 +201,7 @@ def assert_close_at_scale(ours, expected, rel=1e-5):
 def gradients(module, x, fn, monkeypatch):
     """Input and parameter gradients of a fixed random projection of ``module(x)``, with
     ``fn`` as the block end (None for the input's if it needs none)."""
-    monkeypatch.setattr(seresnet, 'scale_add_relu', fn)
+    monkeypatch.setattr(se_blocks, 'scale_add_relu', fn)
     module.zero_grad()
     out = module(x)
     feats = out if isinstance(out, (list, tuple)) else [out]
@@ -247,14 +247,14 @@ def test_block_with_downsample_gradients_equal_the_unfused_ones(norm, monkeypatc
     """A first block (downsample conv + norm): BN shortcuts are recomputed, other norms kept."""
     norm_cfg = dict(type='GN', num_groups=4) if norm == 'GN' else dict(type='BN')
     downsample = torch.nn.Sequential(torch.nn.Conv2d(8, 32, 1, stride=2, bias=False),
-                                     seresnet.build_norm_layer(norm_cfg, 32)[1])
-    block = randomize_(seresnet.SEBottleneck(8, 8, stride=2, downsample=downsample,
+                                     se_blocks.build_norm_layer(norm_cfg, 32)[1])
+    block = randomize_(se_blocks.SEBottleneck(8, 8, stride=2, downsample=downsample,
                                              norm_cfg=norm_cfg, se_cfg=dict(ratio=4))).train()
     assert (block.shortcut(torch.randn(2, 8, 6, 6))[1] is None) == (norm == 'GN')
     x = torch.randn(2, 8, 6, 6)
     grads = []
     for fn in (scale_add_relu, plain):
-        monkeypatch.setattr(seresnet, 'scale_add_relu', fn)
+        monkeypatch.setattr(se_blocks, 'scale_add_relu', fn)
         block.zero_grad()
         xi = x.clone().requires_grad_()
         block(xi).square().mean().backward()

@@ -10,8 +10,8 @@ import pytest
 import cv2
 
 from se_backbones.data import make_toy_shapes
-from se_backbones.runner import build_runner
-from se_backbones.visualization import plot_curves, read_scalars
+from se_backbones.engine.runner import build_runner
+from se_backbones.engine.visualization import plot_curves, read_scalars
 from tests.configs.toy import TOY, toy_options
 from tools.plot_results import main as plot_results
 

@@ -9,7 +9,7 @@ import sys
 import pytest
 import torch
 
-from se_backbones.runner import build_runner
+from se_backbones.engine.runner import build_runner
 from tests.configs.toy import ROOT, TOY, toy_options, toy_test_options
 from tools import test as test_tool
 

@@ -5,7 +5,7 @@ import numpy as np
 import torch
 from mmengine.hooks import Hook
 
-from .registry import HOOKS
+from ..registry import HOOKS
 
 
 def get_rng_states():

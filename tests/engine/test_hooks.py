@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import torch
 
-from se_backbones.hooks import get_rng_states, set_rng_states
+from se_backbones.engine.hooks import get_rng_states, set_rng_states
 from tests.configs.toy import ROOT, TOY, toy_options
 
 MAX_ITERS = 20
@@ -111,7 +111,7 @@ def test_sigkill_then_resume_ends_as_the_uninterrupted_run(runs):
 
 def test_rng_states_round_trip_through_a_weights_only_checkpoint(tmp_path):
     """What the hook stores loads under weights_only=True and restores the same draws."""
-    from se_backbones.hooks import RNGStateHook
+    from se_backbones.engine.hooks import RNGStateHook
     hook, checkpoint = RNGStateHook(), {}
     torch.manual_seed(1)
     hook.before_save_checkpoint(None, checkpoint)
