@@ -14,6 +14,7 @@ size, one image). Ratios: ours / plain ResNet (the floor) and ours / each SE pee
 ``--profile``, the operators where our forward and train step spend more time than the plain
 ResNet's (torch.profiler self CPU time): where an SE block's cost comes from.
 """
+import argparse
 import json
 import os
 import statistics
@@ -24,20 +25,34 @@ if not __package__:  # run as a script: the repo root holds tools.cli and tools.
 from tools.cli import parser as cli_parser
 
 # the models of tools.measure.MODELS, without importing it (and torch) before --help
-MODEL_NAMES = ['ours-se-r50', 'timm-seresnet50', 'mmpretrain-seresnet50', 'mmdet-resnet50',
-               'ours-se-x50', 'timm-seresnext50-32x4d', 'mmpretrain-seresnext50-32x4d',
-               'mmdet-resnext50-32x4d']
+MODEL_NAMES = ['ours-se-r50', 'ours-se-r50-pytorch', 'timm-seresnet50', 'mmpretrain-seresnet50',
+               'mmdet-resnet50', 'ours-se-x50', 'ours-se-x50-pytorch', 'timm-seresnext50-32x4d',
+               'mmpretrain-seresnext50-32x4d', 'mmdet-resnext50-32x4d']
+DEFAULT_MODELS = [name for name in MODEL_NAMES if not name.endswith('-pytorch')]
+
+
+def image_size(text):
+    """'224' or 'HxW' (e.g. '800x1216', mmdet's Faster R-CNN input) -> (H, W)."""
+    try:
+        sizes = tuple(int(v) for v in text.lower().split('x'))
+    except ValueError:
+        sizes = ()
+    if len(sizes) not in (1, 2) or min(sizes) <= 0:
+        raise argparse.ArgumentTypeError(f"expected a size like 224 or 800x1216, got '{text}'")
+    return sizes * 2 if len(sizes) == 1 else sizes
 
 
 def main(argv=None):
     parser = cli_parser(__doc__)
     parser.add_argument('--batch', type=int, default=4, help='images per step')
-    parser.add_argument('--size', type=int, default=224, help='input height and width')
+    parser.add_argument('--size', type=image_size, default='224',
+                        help='input size: one number (square) or HxW, e.g. 800x1216')
     parser.add_argument('--threads', type=int, default=2, help='torch CPU threads')
     parser.add_argument('--rounds', type=int, default=5,
                         help='interleaved rounds (every model once per round)')
-    parser.add_argument('--models', nargs='+', default=list(MODEL_NAMES), choices=MODEL_NAMES,
-                        metavar='MODEL', help='models to compare: ' + ', '.join(MODEL_NAMES))
+    parser.add_argument('--models', nargs='+', default=DEFAULT_MODELS, choices=MODEL_NAMES,
+                        metavar='MODEL', help='models to compare: ' + ', '.join(MODEL_NAMES) +
+                        ' (the -pytorch ones: ours without the compiled SE block end)')
     parser.add_argument('--channels-last', action='store_true',
                         help='channels_last memory format for models and input')
     parser.add_argument('--compile', action='store_true', help='torch.compile every model')
@@ -73,7 +88,7 @@ def main(argv=None):
             row[f'{key}_median'] = statistics.median(row[key])
             row[f'{key}_spread'] = max(row[key]) - min(row[key])
 
-    print(f'batch {args.batch}, {args.size}x{args.size}, {args.threads} threads, '
+    print(f'batch {args.batch}, {args.size[0]}x{args.size[1]}, {args.threads} threads, '
           f'{args.rounds} interleaved rounds, channels_last={args.channels_last}, '
           f'compile={args.compile}; times are medians (spread = max - min)')
     print('| model | params (M) | GFLOPs | forward ms | train step ms | saved activations MiB |')

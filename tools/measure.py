@@ -12,7 +12,10 @@ MODELS = {  # name: (family, builder), built lazily
     'timm-seresnet50': ('SE-R50', lambda: _timm('seresnet50')),
     'mmpretrain-seresnet50': ('SE-R50', lambda: _mmpretrain('SEResNet', depth=50)),
     'mmdet-resnet50': ('SE-R50', lambda: _mmdet('ResNet', depth=50)),
+    'ours-se-r50-pytorch': ('SE-R50', lambda: _without_op(_ours('SEResNet', depth=50))),
     'ours-se-x50': ('SE-X50', lambda: _ours('SEResNeXt', depth=50, groups=32, base_width=4)),
+    'ours-se-x50-pytorch': ('SE-X50', lambda: _without_op(_ours(
+        'SEResNeXt', depth=50, groups=32, base_width=4))),
     'timm-seresnext50-32x4d': ('SE-X50', lambda: _timm('seresnext50_32x4d')),
     'mmpretrain-seresnext50-32x4d': ('SE-X50', lambda: _mmpretrain(
         'SEResNeXt', depth=50, groups=32, width_per_group=4)),
@@ -24,6 +27,25 @@ MODELS = {  # name: (family, builder), built lazily
 def _ours(name, **kwargs):
     import se_backbones
     return getattr(se_backbones, name)(out_indices=(0, 1, 2, 3), **kwargs)
+
+
+class _without_op(torch.nn.Module):
+    """Ours with the PyTorch formulas instead of the compiled SE block end (what runs where it
+    is not built): the op is switched off while the model runs forward, and its backward follows
+    the forward's choice."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        import importlib
+        module = importlib.import_module('se_backbones.layers.scale_add_relu')
+        op, module.OP = module.OP, None
+        try:
+            return self.model(x)
+        finally:
+            module.OP = op
 
 
 def _timm(name):
@@ -53,7 +75,7 @@ def _total(out):
 
 def prepare(name, args):
     model = MODELS[name][1]()
-    x = torch.randn(args.batch, 3, args.size, args.size)
+    x = torch.randn(args.batch, 3, *args.size)
     if args.channels_last:
         model, x = model.to(memory_format=torch.channels_last), x.contiguous(
             memory_format=torch.channels_last)
@@ -156,7 +178,8 @@ def print_profile(ours, plain, prepared, reps=5, top=8):
 
 
 def complexity(model, size):
+    """Params and FLOPs of ``model`` on one (3, *size) image."""
     from mmengine.analysis import get_model_complexity_info
-    info = get_model_complexity_info(model, input_shape=(3, size, size), show_table=False,
+    info = get_model_complexity_info(model, input_shape=(3, *size), show_table=False,
                                      show_arch=False)
     return info['params'], info['flops']

@@ -6,7 +6,6 @@
 A dataset that is not where the config expects it is reported before anything is built.
 """
 import argparse
-
 import os
 import sys
 

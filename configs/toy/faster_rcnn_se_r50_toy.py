@@ -56,6 +56,9 @@ test_dataloader = val_dataloader
 val_evaluator = dict(ann_file=data_root + 'annotations/instances_val.json')
 test_evaluator = val_evaluator
 
+# The schedule below repeats in each toy config (det, seg, cls) on purpose: MMEngine allows a
+# key in one base only, and the toolkit bases (mmdet::, mmseg::, mmpretrain::) already define
+# train_cfg, optim_wrapper and default_hooks, so a shared schedule base cannot sit beside them.
 max_iters = 400
 train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=max_iters, val_interval=100)
 param_scheduler = [

@@ -47,6 +47,9 @@ val_dataloader = dict(
         **_dataset))
 test_dataloader = val_dataloader
 
+# The schedule below repeats in each toy config (det, seg, cls) on purpose: MMEngine allows a
+# key in one base only, and the toolkit bases (mmdet::, mmseg::, mmpretrain::) already define
+# train_cfg, optim_wrapper and default_hooks, so a shared schedule base cannot sit beside them.
 max_iters = 300
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=100)
 param_scheduler = [

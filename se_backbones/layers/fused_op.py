@@ -1,0 +1,61 @@
+"""The compiled SE block end (``csrc/scale_add_relu.cpp``): one pass over memory for
+``relu(x * gate + identity)`` and one for its backward, where the PyTorch formulas in
+:mod:`se_backbones.layers.scale_add_relu` make three to five.
+
+It is optional. ``python -m se_backbones.build_ops`` compiles it once per torch version
+(about 40 s; needs a C++ compiler and ninja, as mmcv's build does; ``tools/setup.sh`` runs it) into
+``~/.cache/se_backbones/ops`` (or ``$SE_BACKBONES_OPS_DIR``). ``import se_backbones`` loads it if it
+is there and never compiles; without it the PyTorch formulas run: the same results to float
+rounding, a slower train step (docs/benchmarks.md). ``SE_BACKBONES_NO_FUSED_OP=1`` turns it off.
+"""
+import hashlib
+import os
+import sys
+import warnings
+
+import torch
+
+SOURCE = os.path.join(os.path.dirname(__file__), 'csrc', 'scale_add_relu.cpp')
+NAME = 'se_backbones_scale_add_relu'
+DISABLE_ENV = 'SE_BACKBONES_NO_FUSED_OP'
+# -fopenmp: at::parallel_for's OpenMP loop (the symbols come from torch's own libgomp)
+CFLAGS = ['-O3', '-fopenmp']
+
+
+def build_dir():
+    """Where the op for this torch, Python and source lives: a build for another torch is never
+    loaded."""
+    root = os.environ.get('SE_BACKBONES_OPS_DIR') or os.path.join(
+        os.environ.get('XDG_CACHE_HOME') or os.path.expanduser('~/.cache'), 'se_backbones', 'ops')
+    with open(SOURCE, 'rb') as file:
+        digest = hashlib.sha256(file.read() + ' '.join(CFLAGS).encode()).hexdigest()[:12]
+    tag = f'torch{torch.__version__}-{sys.implementation.cache_tag}-{digest}'
+    return os.path.join(root, tag.replace('+', '_'))
+
+
+def build(verbose=False):
+    """Compile the op into :func:`build_dir` (a no-op if it is there) and return it."""
+    from torch.utils.cpp_extension import load as load_extension
+    directory = build_dir()
+    os.makedirs(directory, exist_ok=True)
+    return load_extension(NAME, [SOURCE], extra_cflags=CFLAGS, build_directory=directory,
+                          verbose=verbose)
+
+
+def load():
+    """The compiled op if it has been built for this torch (and is not turned off), else None."""
+    if os.environ.get(DISABLE_ENV, '0') not in ('', '0'):
+        return None
+    path = os.path.join(build_dir(), NAME + '.so')
+    if not os.path.exists(path):
+        return None
+    import importlib.util
+    try:
+        spec = importlib.util.spec_from_file_location(NAME, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    except Exception as error:  # a broken build: say so once, run the PyTorch formulas
+        warnings.warn(f'se_backbones: not using the compiled SE block end {path} ({error}); '
+                      f'rebuild it with python -m se_backbones.build_ops')
+        return None
