@@ -5,7 +5,8 @@ from mmengine.model import BaseModule
 from ..checks import check_layer_cfg, check_number, check_positive_int, fail
 from ..registry import MODELS
 from .make_divisible import make_divisible
-from .squeeze_gate import MEAN_KEEPS_INPUT, check_squeeze, gate_cfg, is_fusable, squeeze
+from .squeeze_gate import (MEAN_KEEPS_INPUT, check_squeeze, gate_cfg, is_fusable, records_grad,
+                           squeeze)
 
 
 @MODELS.register_module()
@@ -86,9 +87,9 @@ class SELayer(BaseModule):
 
     def gate(self, x):
         """The excitation of ``x`` (N, C, H, W): one factor per channel, (N, C, 1, 1)."""
-        if self.squeeze == 'avg' and not MEAN_KEEPS_INPUT:
+        if self.squeeze == 'avg' and not (MEAN_KEEPS_INPUT or records_grad(x)):
             pooled = self.global_avgpool(x)
-        else:  # torch 2.1's pooling keeps x for backward; squeeze() then does not
+        else:  # in training a mean with a cheaper backward (and none kept on torch 2.1)
             pooled = squeeze(x, self.squeeze)
         return self.conv2(self.conv1(pooled))
 

@@ -34,10 +34,37 @@ def _mean_keeps_its_input():
 MEAN_KEEPS_INPUT = _mean_keeps_its_input()
 
 
+def records_grad(x):
+    """Whether autograd records ``x``'s ops in plain eager mode (not tracing, exporting or
+    compiling, which should see only standard ops)."""
+    if not (torch.is_grad_enabled() and x.requires_grad):
+        return False
+    compiling = getattr(getattr(torch, 'compiler', None), 'is_compiling', None)
+    return not (torch.jit.is_tracing() or torch.onnx.is_in_onnx_export()
+                or (compiling() if compiling else torch._dynamo.is_compiling()))
+
+
+class _BroadcastGradMean(torch.autograd.Function):
+    """The mean over H, W that keeps nothing for backward and whose gradient is a broadcast
+    view of the (N, C, 1, 1) one: autograd adds it into the branch's gradient in place, where
+    ``mean``'s own backward writes a full-size tensor first."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.shape = x.shape
+        return x.mean((2, 3), keepdim=True)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return (grad / (ctx.shape[2] * ctx.shape[3])).expand(ctx.shape)
+
+
 def spatial_mean(x):
-    """The mean over H, W of ``x`` (N, C, H, W) -> (N, C, 1, 1). Where ``mean`` would keep
-    ``x`` alive for backward (torch 2.1), a sum divided by H*W, which keeps nothing: the fused
-    SE block end relies on the squeeze not keeping the branch."""
+    """The mean over H, W of ``x`` (N, C, H, W) -> (N, C, 1, 1), keeping nothing for backward:
+    the fused SE block end relies on the squeeze not keeping the branch (torch 2.1's ``mean``
+    would keep it; without autograd, the sum divided by H*W there)."""
+    if records_grad(x):
+        return _BroadcastGradMean.apply(x)
     if MEAN_KEEPS_INPUT:
         return x.sum((2, 3), keepdim=True) / (x.shape[2] * x.shape[3])
     return x.mean((2, 3), keepdim=True)

@@ -70,7 +70,8 @@ def test_op_forward_and_backward_equal_the_formula(shape, dtype, monkeypatch):
     out.backward(grad)
     assert calls == ['forward', 'backward']
     assert torch.equal(out, expected)  # the same rounding: product, then sum
-    tol = 1e-5 if dtype == torch.float32 else 1e-12
+    # the gate's gradient recovers x * gate as out - identity: float32 cancellation, 1e-4
+    tol = 1e-4 if dtype == torch.float32 else 1e-12
     for got, want in zip([t.grad for t in leaves], expected_grads):
         torch.testing.assert_close(got, want, rtol=tol, atol=tol)
 
