@@ -59,14 +59,18 @@ def main(argv=None):
     parser.add_argument('--detector-size', type=int, default=0,
                         help='also time Faster R-CNN SE-R50 vs R50 inference on one image of '
                         'this size (e.g. 512); 0: no')
+    parser.add_argument('--detector-train', action='store_true',
+                        help='also time a Faster R-CNN FPN train step, SE-R50 vs R50 (the toy '
+                        'configs, batch 4 of 128x128, the same weights but for SE)')
     parser.add_argument('--profile', action='store_true',
                         help="profile ours vs the plain ResNet per operator")
     parser.add_argument('--json', help='also write the results to this JSON file')
     args = parser.parse_args(argv)
     import torch
 
-    from tools.measure import (MODELS, complexity, detector_latencies, forward_time, prepare,
-                               print_profile, saved_activations_mib, train_time)
+    from tools.measure import (MODELS, complexity, detector_latencies, detector_train_times,
+                               forward_time, prepare, print_profile, saved_activations_mib,
+                               train_time)
     torch.set_num_threads(args.threads)
     from mmengine.logging import MMLogger
     MMLogger.get_current_instance().setLevel('ERROR')
@@ -114,6 +118,13 @@ def main(argv=None):
               f'image: SE-R50 {se * 1e3:.0f} ± {se_spread * 1e3:.0f} ms, R50 {plain * 1e3:.0f} '
               f'± {plain_spread * 1e3:.0f} ms, ratio {se / plain:.3f}')
         rows['detectors'] = det
+    if args.detector_train:
+        det = detector_train_times(args.rounds)
+        (plain, plain_spread), (se, se_spread) = det.values()
+        print(f'\nFaster R-CNN FPN train step, toy set size (batch 4, 128x128): SE-R50 '
+              f'{se * 1e3:.0f} ± {se_spread * 1e3:.0f} ms, R50 {plain * 1e3:.0f} ± '
+              f'{plain_spread * 1e3:.0f} ms, ratio {se / plain:.3f}')
+        rows['detector_train'] = det
     if args.profile:
         for ours in (n for n in rows if n.startswith('ours')):
             plain = [n for n in rows if n.startswith('mmdet-') and MODELS[n][0] == MODELS[ours][0]]

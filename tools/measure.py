@@ -149,6 +149,55 @@ def detector_latencies(size, rounds):
     return {name: (statistics.median(t), max(t) - min(t)) for name, t in times.items()}
 
 
+def detector_train_times(rounds, batch=4, size=128):
+    """Median and spread (s) of a Faster R-CNN FPN train step (loss forward + backward) with
+    SE-R50 and with R50, on toy-sized images (``batch`` of ``size`` x ``size``, three boxes
+    each): the toy configs' models, interleaved rounds. Both detectors get the same weights
+    wherever their keys agree (all but the SE layers: stem, convs, norms, neck, RPN and RoI
+    heads), so their heads do the same work."""
+    import os
+
+    from mmdet.registry import MODELS as DET_MODELS
+    from mmdet.structures import DetDataSample
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+    from mmengine.structures import InstanceData
+    toy = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'configs',
+                       'toy')
+    models = {}
+    for name in ('faster_rcnn_r50_toy', 'faster_rcnn_se_r50_toy'):
+        cfg = Config.fromfile(os.path.join(toy, f'{name}.py'))
+        cfg.model.backbone.init_cfg = None
+        torch.manual_seed(0)
+        with DefaultScope.overwrite_default_scope('mmdet'):
+            models[name] = DET_MODELS.build(cfg.model).train()
+    plain, se = models.values()
+    missing, unexpected = se.load_state_dict(plain.state_dict(), strict=False)
+    assert not unexpected and all('se_layer' in key for key in missing), (missing, unexpected)
+    generator = torch.Generator().manual_seed(0)
+    inputs = torch.randn(batch, 3, size, size, generator=generator)
+    samples = []
+    for _ in range(batch):
+        corners = torch.rand(3, 2, generator=generator) * size * 0.6
+        boxes = torch.cat([corners, corners + size * 0.1 + torch.rand(3, 2, generator=generator)
+                           * size * 0.3], dim=1)
+        sample = DetDataSample(metainfo=dict(img_shape=(size, size), ori_shape=(size, size),
+                                             scale_factor=(1.0, 1.0),
+                                             batch_input_shape=(size, size), pad_shape=(size, size)))
+        sample.gt_instances = InstanceData(bboxes=boxes, labels=torch.tensor([0, 1, 2]))
+        samples.append(sample)
+    times = {name: [] for name in models}
+    for round_index in range(rounds + 1):  # the first round warms up
+        for name, model in models.items():
+            start = time.perf_counter()
+            loss, _ = model.parse_losses(model.loss(inputs, samples))
+            loss.backward()
+            model.zero_grad(set_to_none=True)
+            if round_index:
+                times[name].append(time.perf_counter() - start)
+    return {name: (statistics.median(t), max(t) - min(t)) for name, t in times.items()}
+
+
 def op_times_ms(model, x, train):
     """Self CPU time (ms) per operator of one forward (``train``: forward + backward)."""
     from torch.profiler import ProfilerActivity, profile
