@@ -1,5 +1,6 @@
 """The SE blocks: mmdet's ``BasicBlock`` and ``Bottleneck`` with an attention layer (SE, ECA, ...)
 at one of the SENet paper's positions, ending in the fused scale-add-ReLU."""
+import torch
 import torch.nn as nn
 import torch.utils.checkpoint as cp
 from mmcv.cnn import build_conv_layer, build_norm_layer
@@ -90,13 +91,21 @@ class SEBlockMixin:
             if position == 'post':
                 return se(self.add_relu(out, identity))
             if getattr(se, 'fusable', False):
-                return scale_add_relu(out, se.gate(out), identity, inplace=True,
-                                      shortcut_bn=shortcut_bn)
+                return scale_add_relu(out, se.gate(out), identity, shortcut_bn=shortcut_bn,
+                                      inplace=not torch.is_grad_enabled() or self.branch_is_own(se))
             return self.relu(se(out) + identity)
 
         if self.with_cp and x.requires_grad:
             return cp.checkpoint(_inner_forward, x, use_reentrant=False)
         return _inner_forward(x)
+
+    def branch_is_own(self, se):
+        """Whether nothing keeps the residual branch's output for backward, so that the fused
+        end may write into it in training too: the branch ends in its norm (which keeps its
+        input, not its output; no ``act_before_se`` ReLU, no after_conv3 plugin) and the
+        attention squeezes by the mean (max pooling keeps its input)."""
+        return (not self.act_before_se and not getattr(self, 'after_conv3_plugin_names', None)
+                and getattr(se, 'squeeze', 'avg') == 'avg')
 
     def add_relu(self, out, identity):
         """``relu(out + identity)`` written into ``out``, as mmdet's blocks do: ``out`` is the

@@ -38,8 +38,10 @@ class _ScaleAddReLU(torch.autograd.Function):
     ``x * gate = output - identity``, which is all the gate's gradient needs."""
 
     @staticmethod
-    def forward(ctx, x, gate, identity, bn_input, bn):
-        out = _forward(x, gate, identity)
+    def forward(ctx, x, gate, identity, bn_input, bn, inplace):
+        out = _forward(x, gate, identity, inplace)
+        if inplace:
+            ctx.mark_dirty(x)
         ctx.bn = bn
         ctx.use_op = _op_fits(x, gate, identity)  # the backward follows the forward's choice
         ctx.save_for_backward(out, gate, identity if bn is None else bn_input)
@@ -55,7 +57,7 @@ class _ScaleAddReLU(torch.autograd.Function):
                                     0.0, eps)
         if ctx.use_op and _op_fits(out, gate, identity, grad_out):
             grad_x, grad_gate, grad_pre = OP.backward(grad_out, out, gate, identity)
-            return grad_x, grad_gate, grad_pre, None, None
+            return grad_x, grad_gate, grad_pre, None, None, None
         grad_pre = torch.ops.aten.threshold_backward(grad_out, out, 0)  # ReLU's backward
         grad_x = grad_pre * gate
         # x * gate recovered as out - identity, in one new tensor (or in the recomputed one)
@@ -64,7 +66,7 @@ class _ScaleAddReLU(torch.autograd.Function):
         # clamp only guards an underflow to exactly 0)
         grad_gate = scaled.mul_(grad_pre).sum((2, 3), keepdim=True)
         grad_gate = grad_gate / gate.clamp_min(torch.finfo(gate.dtype).tiny)
-        return grad_x, grad_gate, grad_pre, None, None
+        return grad_x, grad_gate, grad_pre, None, None, None
 
 
 def bn_args(bn):
@@ -79,8 +81,9 @@ def scale_add_relu(x, gate, identity, inplace=False, shortcut_bn=None):
     branch, ``gate`` (N, C, 1, 1) its excitation, ``identity`` the shortcut.
 
     With autograd recording it runs a fused function that does not keep ``x`` for backward
-    (one activation less per block); otherwise (inference, ONNX export) plain ops, writing the
-    result into ``x`` if ``inplace`` (a block's own temporary: no new tensor in inference).
+    (one activation less per block); otherwise (inference, ONNX export) plain ops. ``inplace``
+    writes the result into ``x``, a block's own temporary: no new tensor. In training the caller
+    must know that nothing else keeps ``x`` for backward (autograd would raise if it did).
     ``shortcut_bn=(bn_input, bn)`` says ``identity`` is ``bn(bn_input)`` for an
     ``nn.BatchNorm2d``: then backward recomputes it from ``bn_input`` (which that BN keeps for
     its own backward) and the fused function keeps no copy of the shortcut either.
@@ -95,5 +98,6 @@ def scale_add_relu(x, gate, identity, inplace=False, shortcut_bn=None):
     if torch.is_grad_enabled() and not torch.onnx.is_in_onnx_export() and (
             x.requires_grad or gate.requires_grad or identity.requires_grad):
         bn_input, bn = shortcut_bn if shortcut_bn is not None else (None, None)
-        return _ScaleAddReLU.apply(x, gate, identity, bn_input, bn if bn is None else bn_args(bn))
+        return _ScaleAddReLU.apply(x, gate, identity, bn_input, bn if bn is None else bn_args(bn),
+                                   inplace and not (x.is_leaf and x.requires_grad))
     return _forward(x, gate, identity, inplace and not torch.onnx.is_in_onnx_export())
