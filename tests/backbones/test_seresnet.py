@@ -164,6 +164,24 @@ def test_with_cp_recomputes_every_block_in_backward(depth):
     assert calls[True] == ([1] * len(blocks), [2] * len(blocks))
 
 
+def test_with_cp_skips_blocks_whose_input_needs_no_gradient():
+    """As mmdet's blocks (``with_cp and x.requires_grad``): with frozen_stages=1 and an image
+    input, the frozen stage-1 blocks and the first block of stage 2 get inputs that need no
+    gradient and run unchecked (stored activations, no recompute); every later block is
+    recomputed in backward."""
+    model = SEResNet(18, with_cp=True, frozen_stages=1, base_channels=16).train()
+    blocks = [b for layer in (model.layer1, model.layer2, model.layer3, model.layer4)
+              for b in layer]
+    counts = [0] * len(blocks)
+    for i, block in enumerate(blocks):
+        block.conv1.register_forward_hook(
+            lambda module, args, out, i=i: counts.__setitem__(i, counts[i] + 1))
+    out = model(torch.randn(2, 3, 32, 32))  # an image: no gradient
+    sum(f.sum() for f in out).backward()
+    assert model.layer2[0].conv1.weight.grad is not None
+    assert counts == [1, 1, 1] + [2] * (len(blocks) - 3)
+
+
 @pytest.mark.parametrize('depth,last_norm', [(18, 'norm2'), (50, 'norm3')])
 def test_zero_init_residual(depth, last_norm):
     model = SEResNet(depth)
