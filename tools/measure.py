@@ -181,9 +181,9 @@ def detector_train_times(rounds, batch=4, size=128):
         corners = torch.rand(3, 2, generator=generator) * size * 0.6
         boxes = torch.cat([corners, corners + size * 0.1 + torch.rand(3, 2, generator=generator)
                            * size * 0.3], dim=1)
-        sample = DetDataSample(metainfo=dict(img_shape=(size, size), ori_shape=(size, size),
-                                             scale_factor=(1.0, 1.0),
-                                             batch_input_shape=(size, size), pad_shape=(size, size)))
+        sample = DetDataSample(metainfo=dict(
+            img_shape=(size, size), ori_shape=(size, size), scale_factor=(1.0, 1.0),
+            batch_input_shape=(size, size), pad_shape=(size, size)))
         sample.gt_instances = InstanceData(bboxes=boxes, labels=torch.tensor([0, 1, 2]))
         samples.append(sample)
     times = {name: [] for name in models}

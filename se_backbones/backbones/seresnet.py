@@ -9,7 +9,7 @@ from ..checks import (GROUPED_CONV_HINTS, check_bool, check_choice, check_ints, 
                       check_resnet_args, check_positive_int, fail, per_stage, resnet_defaults)
 from ..layers import SELayer
 from ..registry import MODELS
-from ..weights import init_weights_then_timm
+from ..weights import init_weights_then_timm, is_timm_init
 from .se_blocks import SE_POSITIONS, PluginBuildError, SEBasicBlock, SEBottleneck, attention_class
 
 
@@ -112,6 +112,10 @@ class SEResNet(ResNet):
         [(1, 256, 16, 16), (1, 512, 8, 8), (1, 1024, 4, 4), (1, 2048, 2, 2)]
     """
 
+    # mmseg's ResNet init without init_cfg, also used under init_cfg=TimmPretrained(...)
+    DEFAULT_INIT_CFG = [dict(type='Kaiming', layer='Conv2d'),
+                        dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm'])]
+
     arch_settings = {
         18: (SEBasicBlock, (2, 2, 2, 2)),
         34: (SEBasicBlock, (3, 4, 6, 3)),
@@ -154,8 +158,11 @@ class SEResNet(ResNet):
         self.stem_pool_cfg = dict(stem_pool_cfg)
         self.deep_stem_channels = stem_widths(name, stem_channels, base_channels, deep_stem)
         # mmseg's ResNet picks the zero-init norm by `block is Bottleneck`, which SE blocks are
-        # not; make_res_layer gives the blocks that init_cfg instead.
-        self.zero_init_blocks = zero_init_residual and pretrained is None and init_cfg is None
+        # not; make_res_layer gives the blocks that init_cfg instead (also under timm weights,
+        # which overwrite it, or which missing_ok may leave out)
+        self.zero_init_blocks = zero_init_residual and pretrained is None and all(
+            is_timm_init(cfg) for cfg in (init_cfg if isinstance(init_cfg, list) else [init_cfg])
+            if cfg is not None)
         with one_line_build_errors(name, kwargs):
             super().__init__(
                 depth,

@@ -121,8 +121,10 @@ def init_weights_then_timm(module, init_weights):
 
     MMEngine applies its own ``Pretrained`` after the children's init, but any other type
     before it, where the children's init (e.g. ``ConvModule``'s) would overwrite it; so the
-    timm entries are taken out of ``init_cfg`` for MMEngine's pass and loaded after it. The
-    weights are read and checked first: a bad file or architecture changes nothing.
+    timm entries are taken out of ``init_cfg`` for MMEngine's pass and loaded after it; if
+    nothing else is left, that pass uses the module's ``DEFAULT_INIT_CFG`` (the init it gets
+    without ``init_cfg``). The weights are read and checked first: a bad file or architecture
+    changes nothing.
     """
     cfgs = module.init_cfg if isinstance(module.init_cfg, list) else [module.init_cfg]
     timm_cfgs = [cfg for cfg in cfgs if is_timm_init(cfg)]
@@ -132,7 +134,10 @@ def init_weights_then_timm(module, init_weights):
                     for cfg in timm_cfgs]
     state_dicts = [init.state_dict_for(module) for init in initializers]
     original = module.init_cfg
-    module.init_cfg = [c for c in cfgs if not is_timm_init(c)] or None
+    # with only timm entries, the backbone's own default init (as without init_cfg), so that
+    # what the timm weights do not cover, or everything with missing_ok offline, starts there
+    module.init_cfg = [c for c in cfgs if not is_timm_init(c)] or getattr(
+        module, 'DEFAULT_INIT_CFG', None)
     try:
         init_weights()
     finally:
