@@ -1,9 +1,20 @@
 """Determinism and exact resume of tools/train.py on the toy set (Faster R-CNN SE-R50, CPU).
 
-Run A and run B: the same seed and config, 20 iterations each, uninterrupted. Run C: the same,
-SIGKILLed in the middle of an epoch (iteration 8 of 20, 4 iterations per epoch), then resumed
-with --resume from its iteration-5 checkpoint. All three must give identical losses at every
-iteration and bit-identical final weights and validation metrics.
+Three processes, 6 Faster R-CNN iterations in all (in-process checks of the same hook on a tiny
+model, in both MMEngine loops: test_rng_isolation.py):
+
+- run A: 3 iterations uninterrupted, 3 per epoch; a checkpoint and a validation at iteration 2
+  and at the end (the checkpoint hook runs first, so the iteration-2 checkpoint holds the random
+  states from before that validation);
+- run C: the same seed and config, SIGKILLed once it has logged the iteration-2 validation's
+  metrics (mid-epoch, before iteration 3), then resumed with --resume from iter_2.pth.
+
+Determinism: C's first process logs the same losses as A for iterations 1 and 2 and writes a
+bit-identical iter_2.pth. Resume: C ends as A, at every iteration's loss, in the final weights
+and validation metrics. A validated between its iteration-2 checkpoint and iteration 3, C's
+resumed process did not: they agree only if validation leaves the training random stream as it
+found it (RNGStateHook.before_val/after_val), as well as the resume restoring it; the final
+validation (iteration 3) falls inside the resumed window.
 """
 import glob
 import json
@@ -21,13 +32,14 @@ import torch
 from se_backbones.engine.hooks import get_rng_states, set_rng_states
 from tests.configs.toy import ROOT, TOY, toy_options
 
-MAX_ITERS = 20
+MAX_ITERS, INTERVAL = 3, 2
 
 
 def train_command(data_root, work_dir, *extra):
-    options = dict(toy_options(data_root, work_dir, max_iters=MAX_ITERS, val_interval=10),
-                   **{'default_hooks.checkpoint.interval': 5,
-                      'default_hooks.checkpoint.max_keep_ckpts': 1,  # 0.5 GB each
+    options = dict(toy_options(data_root, work_dir, max_iters=MAX_ITERS, val_interval=INTERVAL,
+                               num_train=6),
+                   **{'default_hooks.checkpoint.interval': INTERVAL,
+                      'default_hooks.checkpoint.max_keep_ckpts': 2,  # 0.5 GB each
                       'log_processor.window_size': 1,
                       'randomness.deterministic': True})
     return [sys.executable, os.path.join(ROOT, 'tools', 'train.py'), TOY, *extra,
@@ -40,11 +52,11 @@ def train(data_root, work_dir, *extra):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
 
-def train_and_kill(data_root, work_dir, at_iter):
-    """Start a run and SIGKILL it once it has logged iteration ``at_iter``."""
+def train_and_kill(data_root, work_dir):
+    """Start a run and SIGKILL it once it has logged its first validation's metrics."""
     process = subprocess.Popen(train_command(data_root, work_dir), stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, cwd=ROOT)
-    pattern = re.compile(rf'Iter\(train\) \[\s*{at_iter}/{MAX_ITERS}\]')
+    pattern = re.compile(r'Iter\(val\) \[1/1\]\s+coco/bbox_mAP: ')
     lines = []
     for line in process.stdout:
         lines.append(line)
@@ -55,11 +67,16 @@ def train_and_kill(data_root, work_dir, at_iter):
     assert process.returncode == -signal.SIGKILL, ''.join(lines[-50:])
 
 
+def scalars(work_dir):
+    """The scalars.json of each run (log dir) in ``work_dir``, oldest first."""
+    return sorted(glob.glob(os.path.join(work_dir, '*', 'vis_data', 'scalars.json')))
+
+
 def losses(work_dir):
     """iteration -> loss, over every run (log dir) in ``work_dir``; a resumed run's entries
     replace the killed run's for the iterations it repeats."""
     result = {}
-    for path in sorted(glob.glob(os.path.join(work_dir, '*', 'vis_data', 'scalars.json'))):
+    for path in scalars(work_dir):
         for line in open(path):
             entry = json.loads(line)
             if 'loss' in entry:
@@ -68,44 +85,58 @@ def losses(work_dir):
 
 
 def final_metrics(work_dir):
-    paths = sorted(glob.glob(os.path.join(work_dir, '*', 'vis_data', 'scalars.json')))
-    entries = [json.loads(line) for line in open(paths[-1])]
+    entries = [json.loads(line) for line in open(scalars(work_dir)[-1])]
     final = [e for e in entries if 'coco/bbox_mAP' in e][-1]
     return {k: v for k, v in final.items() if not k.endswith('time')}
 
 
-def weights(work_dir):
-    checkpoint = torch.load(os.path.join(work_dir, f'iter_{MAX_ITERS}.pth'), weights_only=False)
+def weights(work_dir, iteration=MAX_ITERS):
+    checkpoint = torch.load(os.path.join(work_dir, f'iter_{iteration}.pth'), weights_only=False)
     return checkpoint['state_dict']
+
+
+def equal(wa, wb):
+    return wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
 
 
 @pytest.fixture(scope='module')
 def runs(toy_root, tmp_path_factory):
-    dirs = {name: str(tmp_path_factory.mktemp(f'run_{name}')) for name in 'ABC'}
+    dirs = {name: str(tmp_path_factory.mktemp(f'run_{name}')) for name in 'AC'}
     train(toy_root, dirs['A'])
-    train(toy_root, dirs['B'])
-    train_and_kill(toy_root, dirs['C'], at_iter=8)
+    train_and_kill(toy_root, dirs['C'])
     assert not os.path.exists(os.path.join(dirs['C'], f'iter_{MAX_ITERS}.pth'))
-    assert os.path.exists(os.path.join(dirs['C'], 'iter_5.pth'))
+    assert os.path.exists(os.path.join(dirs['C'], f'iter_{INTERVAL}.pth'))
+    first = {}
+    for line in open(scalars(dirs['C'])[0]):
+        entry = json.loads(line)
+        if 'loss' in entry:
+            first[entry['iter']] = entry['loss']
+    dirs['C_killed_losses'] = first
+    dirs['C_checkpoint'] = weights(dirs['C'], INTERVAL)  # before the resumed run
     train(toy_root, dirs['C'], '--resume')
     return dirs
 
 
-def test_same_seed_same_losses_for_20_iterations(runs):
-    a, b = losses(runs['A']), losses(runs['B'])
+def test_same_seed_same_losses_and_weights_in_two_processes(runs):
+    a, killed = losses(runs['A']), runs['C_killed_losses']
     assert sorted(a) == list(range(1, MAX_ITERS + 1))
-    assert a == b
-    assert len(set(a.values())) > 10  # the losses do change: a real training run
-    wa, wb = weights(runs['A']), weights(runs['B'])
-    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    assert sorted(killed) == list(range(1, INTERVAL + 1))
+    assert killed == {i: a[i] for i in killed}
+    assert len(set(a.values())) == MAX_ITERS  # the losses do change: a real training run
+    assert equal(weights(runs['A'], INTERVAL), runs['C_checkpoint'])
 
 
-def test_sigkill_then_resume_ends_as_the_uninterrupted_run(runs):
+def test_sigkill_then_resume_across_a_validation_ends_as_the_uninterrupted_run(runs):
     log = '\n'.join(open(p).read() for p in glob.glob(os.path.join(runs['C'], '*', '*.log')))
-    assert 'resumed' in log.lower() and 'Advance dataloader 5 steps' in log
-    assert losses(runs['C']) == losses(runs['A'])
-    wa, wc = weights(runs['A']), weights(runs['C'])
-    assert wa.keys() == wc.keys() and all(torch.equal(wa[k], wc[k]) for k in wa)
+    assert 'resumed' in log.lower() and f'Advance dataloader {INTERVAL} steps' in log
+    c = losses(runs['C'])
+    assert sorted(c) == list(range(1, MAX_ITERS + 1))
+    assert c == losses(runs['A'])
+    assert equal(weights(runs['A']), weights(runs['C']))
+    # A validated at iterations 2 and 3, the resumed process only at 3
+    validations = [[json.loads(line)['step'] for line in open(path) if 'coco/bbox_mAP' in line]
+                   for path in (scalars(runs['A'])[0], scalars(runs['C'])[-1])]
+    assert validations == [[INTERVAL, MAX_ITERS], [MAX_ITERS]]
     assert final_metrics(runs['C']) == final_metrics(runs['A'])
 
 

@@ -19,7 +19,7 @@ def test_gradcheck_float64():
     x = torch.randn(2, 5, 4, 3, dtype=torch.float64, requires_grad=True)
     gate = (torch.rand(2, 5, 1, 1, dtype=torch.float64) * 0.9 + 0.05).requires_grad_()
     identity = torch.randn(2, 5, 4, 3, dtype=torch.float64, requires_grad=True)
-    assert torch.autograd.gradcheck(_ScaleAddReLU.apply, (x, gate, identity, None, None))
+    assert torch.autograd.gradcheck(_ScaleAddReLU.apply, (x, gate, identity, None, None, False))
 
 
 @pytest.mark.parametrize('channels_last', [False, True])
@@ -76,24 +76,41 @@ def test_gradcheck_on_a_small_se_block_float64():
     assert torch.autograd.gradcheck(block, (x, ))
 
 
-def test_torch_compile_gives_the_eager_plain_formulas_results(monkeypatch):
-    """The custom autograd function traces under torch.compile (inductor, CPU): same outputs
-    and gradients as the eager model with the plain formula relu(x * gate + identity) at every
-    block end. (Eval-mode BN, with random running statistics, so the fused backward recomputes
-    the stage-2..4 shortcuts with them; batch statistics over 2 samples of 1x1 maps would
-    amplify rounding differences. The fused function runs whenever grads are recorded.)"""
-    reference = randomize_running_stats_(randomize_(SEResNet(18))).eval()
-    compiled_model = SEResNet(18).eval()
+def small_downsampling_block():
+    """An SE basic block with a stride-2 conv + BN shortcut (as a stage's first block)."""
+    downsample = torch.nn.Sequential(torch.nn.Conv2d(8, 16, 1, stride=2, bias=False),
+                                     torch.nn.BatchNorm2d(16))
+    return se_blocks.SEBasicBlock(8, 16, stride=2, downsample=downsample,
+                                  se_cfg=dict(ratio=4))
+
+
+@pytest.mark.parametrize('backend', ['aot_eager', 'inductor'])
+def test_torch_compile_gives_the_eager_plain_formulas_results(backend, monkeypatch):
+    """The custom autograd function traces under torch.compile: same outputs and gradients as
+    the eager model with the plain formula relu(x * gate + identity) at every block end.
+    ``aot_eager`` (Dynamo + AOTAutograd trace the forward and the backward, no code generation)
+    on a whole SE-ResNet-18; ``inductor`` (CPU code generation, the slow part) on one small
+    downsampling block. (Eval-mode BN, with random running statistics, so the fused backward
+    recomputes the downsampling shortcuts with them; batch statistics over 2 samples of 1x1 maps
+    would amplify rounding differences. The fused function runs whenever grads are recorded.)"""
+    torch._dynamo.reset()
+    if backend == 'aot_eager':
+        make, x = (lambda: SEResNet(18)), torch.randn(2, 3, 64, 64)
+    else:
+        make, x = small_downsampling_block, torch.randn(2, 8, 6, 6)
+    reference = randomize_running_stats_(randomize_(make())).eval()
+    compiled_model = make().eval()
     compiled_model.load_state_dict(reference.state_dict())
-    compiled = torch.compile(compiled_model)
-    x = torch.randn(2, 3, 64, 64)
+    compiled = torch.compile(compiled_model, backend=backend)
     results = []
     for model, fn in ((compiled, scale_add_relu), (reference, plain)):
         monkeypatch.setattr(se_blocks, 'scale_add_relu', fn)
         xi = x.clone().requires_grad_()
         out = model(xi)
+        out = out if isinstance(out, tuple) else (out, )
         sum(f.square().mean() for f in out).backward()
         results.append([*out, xi.grad] + [p.grad for p in model.parameters()])
+    assert len(results[0]) == len(results[1]) and all(t is not None for t in results[0])
     for ours, reference in zip(*results):
         torch.testing.assert_close(ours, reference, rtol=1e-4, atol=1e-4)
 
