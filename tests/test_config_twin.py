@@ -18,7 +18,7 @@ from se_backbones import SEResNet, SEResNeXt, convert_timm_state_dict
 from se_backbones.config_twin import (ARCHS, TIMM_ARCHS, TwinError, arch_of_timm, arch_table,
                                       fmt, make_se_config, timm_weights)
 from se_backbones.data import make_toy_shapes
-from se_backbones.engine.runner import revert_sync_bn
+from se_backbones.engine.runner import own_visualizer, revert_sync_bn
 from se_backbones.weights.equivalence import randomize_
 from tests.configs.toy import CONFIGS, DATA_KEYS, ROOT, TOY, TrainStepProbe, toy_options
 
@@ -223,7 +223,7 @@ def test_the_same_timm_weights_load_identically_through_two_twins(timm_file, tmp
 # --- one train step on the toy sets ----------------------------------------------------------
 
 def run_one_step(cfg):
-    runner = Runner.from_cfg(cfg)
+    runner = Runner.from_cfg(own_visualizer(cfg))
     probe = TrainStepProbe()
     runner.register_hook(probe)
     runner.train()

@@ -68,6 +68,15 @@ def check_data(cfg, splits, tool):
                     'toy set and needs no dataset.')
 
 
+def own_visualizer(cfg):
+    """Drop the visualizer's fixed name (mmdet's and mmseg's bases set one): with it a second
+    Runner in one process reuses the first one's visualizer and logs into its work dir; without
+    it MMEngine names the visualizer after the experiment."""
+    if cfg.get('visualizer'):
+        cfg.visualizer.pop('name', None)
+    return cfg
+
+
 def build_runner(args, tool=None, splits=()):
     """The Runner for ``args`` (shared with tools/test.py); with ``tool``, first checks that
     the data of ``splits`` ('train', 'val', 'test') is where the config expects it."""
@@ -94,10 +103,7 @@ def build_runner(args, tool=None, splits=()):
         cfg.resume, cfg.load_from = True, None
     elif resume is not None:
         cfg.resume, cfg.load_from = True, resume
-    if cfg.get('visualizer'):
-        # a fixed name makes a second Runner in one process reuse the first one's visualizer
-        # (and log into its work dir); without it MMEngine names it after the experiment
-        cfg.visualizer.pop('name', None)
+    own_visualizer(cfg)
     hooks = cfg.setdefault('custom_hooks', [])
     if not any(h.get('type') in ('se_backbones.RNGStateHook', 'RNGStateHook') for h in hooks):
         hooks.append(dict(type='se_backbones.RNGStateHook'))  # exact resume, any config

@@ -14,7 +14,7 @@ from se_backbones.data import make_toy_shapes
 from tests.configs.toy import CONFIGS, TrainStepProbe
 from se_backbones.weights.equivalence import max_rel_diff, randomize_
 from tools.convert_timm import main as convert_timm
-from se_backbones.engine.runner import revert_sync_bn
+from se_backbones.engine.runner import own_visualizer, revert_sync_bn
 
 SEG = ['segmentation/pspnet_se_r50-d8_cityscapes-512x1024_40k.py',
        'segmentation/deeplabv3_se_r50-d8_cityscapes-512x1024_40k.py']
@@ -66,7 +66,7 @@ def toy_seg_config(config, root, work_dir):
         loader.dataset.data_root = root
     cfg.work_dir = work_dir
     revert_sync_bn(cfg.model)
-    return cfg
+    return own_visualizer(cfg)
 
 
 @pytest.mark.parametrize('config', SEG)
@@ -109,7 +109,7 @@ def test_toy_classification_step_reports_top1(tmp_path):
         loader.update(batch_size=3, num_workers=0, persistent_workers=False)
         loader.dataset.data_root = root
     cfg.work_dir = str(tmp_path / 'work')
-    runner = Runner.from_cfg(cfg)
+    runner = Runner.from_cfg(own_visualizer(cfg))
     probe = TrainStepProbe()
     runner.register_hook(probe)
     runner.train()

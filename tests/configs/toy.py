@@ -7,6 +7,8 @@ from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
+from se_backbones.engine.runner import own_visualizer
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CONFIGS = os.path.join(ROOT, 'configs')
 TOY = os.path.join(CONFIGS, 'toy', 'faster_rcnn_se_r50_toy.py')
@@ -72,7 +74,7 @@ def toy_config(config, data_root, work_dir, **kwargs):
     cfg.merge_from_dict(toy_options(data_root, work_dir, **kwargs))
     cfg.test_dataloader = cfg.val_dataloader
     cfg.test_evaluator = cfg.val_evaluator
-    return cfg
+    return own_visualizer(cfg)
 
 
 class TrainStepProbe(Hook):
