@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 ACTIVATIONS = ('ReLU', 'LeakyReLU', 'PReLU', 'ReLU6', 'ELU', 'Sigmoid', 'Tanh', 'HSigmoid',
                'HSwish', 'Swish', 'SiLU', 'GELU')
-NORMS = ('BN', 'SyncBN', 'GN', 'LN', 'IN')
+NORMS = ('BN', 'SyncBN', 'GN', 'IN')  # LN normalises the last dim: not for conv maps
 
 
 def fail(owner, name, value, allowed, error=ValueError):
@@ -115,6 +115,7 @@ def per_stage(owner, name, value, num_stages, kind):
 GROUPED_CONV_HINTS = {
     key: "grouped convs are se_backbones.SEResNeXt: type='se_backbones.SEResNeXt', groups=32, "
          'base_width=4' for key in ('groups', 'base_width')}
+GROUPED_CONV_HINTS['width_per_group'] = "mmpretrain's width_per_group is base_width here"
 PLUGIN_POSITIONS = ('after_conv1', 'after_conv2', 'after_conv3')
 
 
@@ -133,6 +134,9 @@ def check_resnet_args(owner, num_stages, last_stage_blocks, bottleneck, kwargs):
     for name in ('in_channels', 'base_channels'):
         check_positive_int(owner, name, a[name])
     for name in ('strides', 'dilations'):
+        if name not in kwargs and len(a[name]) != num_stages:  # the 4-stage default
+            fail(owner, name, a[name], f'{num_stages} ints, one per stage (the default is for 4 '
+                 f'stages: with num_stages={num_stages} set strides and dilations too)')
         check_ints(owner, name, a[name], length=num_stages)
     check_ints(owner, 'out_indices', a['out_indices'], minimum=0, maximum=num_stages - 1)
     if len(set(a['out_indices'])) != len(a['out_indices']):
@@ -145,6 +149,9 @@ def check_resnet_args(owner, num_stages, last_stage_blocks, bottleneck, kwargs):
         fail(owner, 'frozen_stages', a['frozen_stages'], f'an int in [-1, {num_stages}]')
     check_layer_cfg(owner, 'conv_cfg', a['conv_cfg'], 'conv', optional=True)
     check_layer_cfg(owner, 'norm_cfg', a['norm_cfg'], 'norm')
+    if a['norm_cfg'].get('type') in ('LN', 'LayerNorm'):  # mmdet's ResNet fails in forward
+        fail(owner, 'norm_cfg', a['norm_cfg'], f'a norm for conv feature maps, e.g. '
+             f'{", ".join(NORMS)} (LN normalises the last dimension, the width)')
     with_dcn = a['stage_with_dcn']
     if not isinstance(with_dcn, (list, tuple)) or len(with_dcn) < num_stages:
         # mmdet indexes it per stage, and checks its length only with dcn set

@@ -543,7 +543,7 @@ class _Mapper:
                         'plain-ResNet weights; init_cfg takes over')
         self.model['backbone'] = new
         self.old_backbone, self.new_backbone = old, new
-        if not self.pretrained:
+        if not self.pretrained or not self.checkpoint:  # none, or timm's with missing_ok
             frozen = []
             if new.get('frozen_stages', -1) >= 0:
                 frozen.append(f'frozen_stages={new["frozen_stages"]}')
@@ -551,11 +551,17 @@ class _Mapper:
                 frozen.append('norm_eval=True')
             if (new.get('norm_cfg') or {}).get('requires_grad') is False:
                 frozen.append('norm_cfg.requires_grad=False')
-            if frozen:
+            if frozen and not self.pretrained:
                 self.notes.append(f'the base freezes parts of its backbone ({", ".join(frozen)}'
                                   '), settings made for pretrained weights: untrained, those '
                                   'parts keep their random init (set frozen_stages=-1, '
                                   'norm_eval=False to train them)')
+            elif frozen:
+                self.notes.append(f'the base freezes parts of its backbone ({", ".join(frozen)}'
+                                  '): if timm cannot provide the weights (offline, not cached), '
+                                  'missing_ok trains on from random init with those parts '
+                                  'frozen; pass the weights file with --checkpoint, or set '
+                                  'frozen_stages=-1, norm_eval=False')
 
     def check_kept(self, new, target_cls, where):
         num_stages = new.get('num_stages', 4)

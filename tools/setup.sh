@@ -63,7 +63,7 @@ sys.exit(any(u.find_spec(m) is None for m in sys.argv[1:]))' \
 # Without it everything works, with a slower train step: a failed build warns, it does not fail.
 build_fused_op() {
   "$1/bin/python" -m se_backbones.build_ops >>"${SETUP_LOG:-/dev/null}" 2>&1 \
-    || log "WARNING: the compiled SE block end did not build (no C++ compiler?); the PyTorch formulas run instead: same results, slower train step. Retry: $1/bin/python -m se_backbones.build_ops -v"
+    || log "WARNING: the compiled SE block end did not build (no C++ compiler?); the PyTorch formulas run instead: same results, slower train step. Retry: $1/bin/python -m se_backbones.build_ops -v --force"
 }
 
 FINGERPRINT=$(fingerprint)

@@ -202,6 +202,10 @@ class SEResNet(ResNet):
         if attention is None or not hasattr(attention, 'gate'):
             fail(name, "se_cfg['type']", se_cfg.get('type'), 'an attention layer registered in '
                  'se_backbones.MODELS with a gate() method: SELayer or ECALayer')
+        takes = [p for p in inspect.signature(attention.__init__).parameters
+                 if p not in ('self', 'channels', 'ratio', 'args', 'kwargs')]
+        check_known_args(f"{name}: se_cfg of {attention.__name__}",
+                         [k for k in se_cfg if k != 'type'], takes)
         check_choice(name, 'se_position', se_position, SE_POSITIONS)
         if se_position == 'after_conv2' and block.expansion == 1:
             fail(name, 'se_position', se_position, "one of 'standard', 'pre', 'post', "

@@ -64,8 +64,20 @@ def check_data(cfg, splits, tool):
                     f'{tool}: error: the {split} data is not where the config expects it: '
                     f'{path} does not exist. Put the dataset there, or point the config at it '
                     f'with --cfg-options {split}_dataloader.dataset.data_root=/path/to/data/ '
-                    "(and the evaluator's ann_file); `bash tools/demo.sh` trains on a generated "
-                    'toy set and needs no dataset.')
+                    f"(and the evaluator's ann_file){toy_hint(path)}")
+
+
+def toy_hint(path):
+    """How to get the data instead: the toy set generator for a toy config's data, else the
+    main job, which needs no dataset."""
+    for task, folder in (('seg', 'toy_shapes_seg'), ('cls', 'toy_shapes_cls'),
+                         ('det', 'toy_shapes')):
+        if f'{folder}/' in path.replace(osp.sep, '/') + '/':
+            root = path[:path.replace(osp.sep, '/').index(folder) + len(folder)]
+            return (f'; generate this toy set with: python -m se_backbones.data.toy_shapes '
+                    f'{root}' + ('' if task == 'det' else f' --task {task}'))
+    return '; `bash tools/demo.sh` trains on a generated toy set and needs no dataset.'
+
 
 
 def own_visualizer(cfg):

@@ -33,8 +33,15 @@ def build_dir():
     return os.path.join(root, tag.replace('+', '_'))
 
 
-def build(verbose=False):
-    """Compile the op into :func:`build_dir` (a no-op if it is there) and return it."""
+def library_path():
+    return os.path.join(build_dir(), NAME + '.so')
+
+
+def build(verbose=False, force=False):
+    """Compile the op into :func:`build_dir` and return it; if it is there already (the
+    directory is named after this torch and the source's hash), just load it."""
+    if os.path.exists(library_path()) and not force:
+        return _import(library_path())
     from torch.utils.cpp_extension import load as load_extension
     directory = build_dir()
     os.makedirs(directory, exist_ok=True)
@@ -42,19 +49,23 @@ def build(verbose=False):
                           verbose=verbose)
 
 
+def _import(path):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(NAME, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def load():
     """The compiled op if it has been built for this torch (and is not turned off), else None."""
     if os.environ.get(DISABLE_ENV, '0') not in ('', '0'):
         return None
-    path = os.path.join(build_dir(), NAME + '.so')
+    path = library_path()
     if not os.path.exists(path):
         return None
-    import importlib.util
     try:
-        spec = importlib.util.spec_from_file_location(NAME, path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
+        return _import(path)
     except Exception as error:  # a broken build: say so once, run the PyTorch formulas
         warnings.warn(f'se_backbones: not using the compiled SE block end {path} ({error}); '
                       f'rebuild it with python -m se_backbones.build_ops')

@@ -99,5 +99,6 @@ def scale_add_relu(x, gate, identity, inplace=False, shortcut_bn=None):
             x.requires_grad or gate.requires_grad or identity.requires_grad):
         bn_input, bn = shortcut_bn if shortcut_bn is not None else (None, None)
         return _ScaleAddReLU.apply(x, gate, identity, bn_input, bn if bn is None else bn_args(bn),
-                                   inplace and not (x.is_leaf and x.requires_grad))
+                                   inplace and not (x.is_leaf and x.requires_grad)
+                                   and not _is_compiling())  # dynamo: no mark_dirty
     return _forward(x, gate, identity, inplace and not torch.onnx.is_in_onnx_export())

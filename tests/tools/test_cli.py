@@ -84,3 +84,18 @@ def test_a_dataset_that_is_not_there_is_named_before_anything_is_built(tmp_path)
                            'it: data/coco/annotations/instances_train2017.json does not exist')
     assert 'train_dataloader.dataset.data_root=' in last and 'bash tools/demo.sh' in last
     assert 'Traceback' not in result.stderr and 'SEResNet' not in result.stdout
+
+
+@pytest.mark.parametrize('config, command', [
+    ('faster_rcnn_se_r50_toy.py', 'python -m se_backbones.data.toy_shapes data/toy_shapes'),
+    ('pspnet_se_r50-d8_toy.py',
+     'python -m se_backbones.data.toy_shapes data/toy_shapes_seg --task seg'),
+    ('seresnet50_toy_cls.py',
+     'python -m se_backbones.data.toy_shapes data/toy_shapes_cls --task cls'),
+])
+def test_a_missing_toy_set_names_the_command_that_makes_it(config, command, tmp_path):
+    result = subprocess.run([sys.executable, os.path.join(ROOT, 'tools', 'train.py'),
+                             os.path.join(ROOT, 'configs', 'toy', config)],
+                            capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    last = result.stderr.strip().splitlines()[-1]
+    assert result.returncode == 1 and last.endswith(command), last
