@@ -25,10 +25,11 @@ if not __package__:  # run as a script: the repo root holds tools.cli and tools.
 from tools.cli import parser as cli_parser
 
 # the models of tools.measure.MODELS, without importing it (and torch) before --help
-MODEL_NAMES = ['ours-se-r50', 'ours-se-r50-pytorch', 'timm-seresnet50', 'mmpretrain-seresnet50',
-               'mmdet-resnet50', 'ours-se-x50', 'ours-se-x50-pytorch', 'timm-seresnext50-32x4d',
-               'mmpretrain-seresnext50-32x4d', 'mmdet-resnext50-32x4d']
-DEFAULT_MODELS = [name for name in MODEL_NAMES if not name.endswith('-pytorch')]
+MODEL_NAMES = ['ours-se-r50', 'timm-seresnet50', 'mmpretrain-seresnet50', 'mmdet-resnet50',
+               'ours-se-r50-pytorch', 'ours-se-off-r50', 'ours-se-x50', 'ours-se-x50-pytorch',
+               'timm-seresnext50-32x4d', 'mmpretrain-seresnext50-32x4d', 'mmdet-resnext50-32x4d']
+DEFAULT_MODELS = [name for name in MODEL_NAMES
+                  if not name.endswith('-pytorch') and '-off-' not in name]
 
 
 def image_size(text):
@@ -42,6 +43,13 @@ def image_size(text):
     return sizes * 2 if len(sizes) == 1 else sizes
 
 
+def paired_ratio(ours, other):
+    """Median, min and max of the per-round ratios ours / other: each round times both models
+    back to back, so the pairing cancels the machine's slow drifts."""
+    per_round = sorted(a / b for a, b in zip(ours, other))
+    return dict(median=statistics.median(per_round), min=per_round[0], max=per_round[-1])
+
+
 def main(argv=None):
     parser = cli_parser(__doc__)
     parser.add_argument('--batch', type=int, default=4, help='images per step')
@@ -52,7 +60,8 @@ def main(argv=None):
                         help='interleaved rounds (every model once per round)')
     parser.add_argument('--models', nargs='+', default=DEFAULT_MODELS, choices=MODEL_NAMES,
                         metavar='MODEL', help='models to compare: ' + ', '.join(MODEL_NAMES) +
-                        ' (the -pytorch ones: ours without the compiled SE block end)')
+                        ' (-pytorch: ours without the compiled SE block end; ours-se-off-r50: '
+                        'ours with SE off in every stage, i.e. a plain ResNet-50)')
     parser.add_argument('--channels-last', action='store_true',
                         help='channels_last memory format for models and input')
     parser.add_argument('--compile', action='store_true', help='torch.compile every model')
@@ -102,15 +111,19 @@ def main(argv=None):
               f"{row['forward_median'] * 1e3:.0f} ± {row['forward_spread'] * 1e3:.0f} | "
               f"{row['train_median'] * 1e3:.0f} ± {row['train_spread'] * 1e3:.0f} | "
               f"{row['memory_mib']:.0f} |")
-    print('\n| ratio | forward | train step | saved activations |')
+    print('\n| ratio (median of per-round ratios, min-max) | forward | train step | '
+          'saved activations |')
     print('|---|---:|---:|---:|')
     for ours in (r for r in rows.values() if r['name'].startswith('ours')):
         for other in rows.values():
             if other['family'] == ours['family'] and other is not ours:
+                pair = ours.setdefault('ratios', {})[other['name']] = dict(
+                    memory=ours['memory_mib'] / other['memory_mib'],
+                    **{key: paired_ratio(ours[key], other[key]) for key in ('forward', 'train')})
                 print(f"| {ours['name']} / {other['name']} | "
-                      f"{ours['forward_median'] / other['forward_median']:.3f} | "
-                      f"{ours['train_median'] / other['train_median']:.3f} | "
-                      f"{ours['memory_mib'] / other['memory_mib']:.3f} |")
+                      + ' | '.join('{median:.3f} ({min:.2f}-{max:.2f})'.format(**pair[key])
+                                   for key in ('forward', 'train'))
+                      + f" | {pair['memory']:.3f} |")
     if args.detector_size:
         det = detector_latencies(args.detector_size, args.rounds)
         (se, se_spread), (plain, plain_spread) = det['faster_rcnn_se_r50'], det['faster_rcnn_r50']

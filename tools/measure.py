@@ -13,6 +13,8 @@ MODELS = {  # name: (family, builder), built lazily
     'mmpretrain-seresnet50': ('SE-R50', lambda: _mmpretrain('SEResNet', depth=50)),
     'mmdet-resnet50': ('SE-R50', lambda: _mmdet('ResNet', depth=50)),
     'ours-se-r50-pytorch': ('SE-R50', lambda: _without_op(_ours('SEResNet', depth=50))),
+    'ours-se-off-r50': ('SE-R50', lambda: _ours('SEResNet', depth=50,
+                                                stage_with_se=(False, ) * 4)),
     'ours-se-x50': ('SE-X50', lambda: _ours('SEResNeXt', depth=50, groups=32, base_width=4)),
     'ours-se-x50-pytorch': ('SE-X50', lambda: _without_op(_ours(
         'SEResNeXt', depth=50, groups=32, base_width=4))),

@@ -18,8 +18,11 @@ def test_json_holds_the_measured_rows(tmp_path, capsys):
     keys = {'name', 'family', 'forward', 'train', 'params', 'flops', 'memory_mib',
             'forward_median', 'forward_spread', 'train_median', 'train_spread'}
     ours, plain = saved
+    assert ours['ratios']['mmdet-resnet50']['memory'] == ours['memory_mib'] / plain['memory_mib']
+    assert ours['ratios']['mmdet-resnet50']['forward']['median'] == (
+        ours['forward'][0] / plain['forward'][0])
     for row in saved:
-        assert set(row) == keys and row['family'] == 'SE-R50'
+        assert set(row) - {'ratios'} == keys and row['family'] == 'SE-R50'
         for key in ('forward', 'train'):  # one round: one time, its own median, no spread
             assert len(row[key]) == 1 and row[f'{key}_median'] == row[key][0]
             assert row[f'{key}_spread'] == 0 and 0 < row[key][0] < 60
