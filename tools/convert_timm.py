@@ -29,15 +29,6 @@ def key_group(key):
     return f'{stage.group()} {kind}'
 
 
-def classifier_cfg(backbone, num_classes):
-    in_channels = 512 if backbone['depth'] in (18, 34) else 2048
-    return dict(
-        type='ImageClassifier',
-        backbone=dict(backbone, out_indices=(3, )),
-        neck=dict(type='GlobalAveragePooling'),
-        head=dict(type='LinearClsHead', num_classes=num_classes, in_channels=in_channels))
-
-
 def main(argv=None):
     p = parser(__doc__)
     p.add_argument('model_name', help="timm name, e.g. 'seresnet50.a1_in1k'")
@@ -55,6 +46,7 @@ def main(argv=None):
 
     from se_backbones import (backbone_cfg_from_timm, convert_timm_state_dict,
                               load_state_dict_file)
+    from se_backbones.weights.timm_archs import classifier_cfg
     try:
         state_dict = convert_timm_state_dict(
             args.model_name, load_state_dict_file(args.src), with_classifier=args.classifier)

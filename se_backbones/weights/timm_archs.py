@@ -101,3 +101,15 @@ def backbone_cfg_from_timm(model_name):
     """
     cls, cfg = TIMM_ARCHS[timm_arch(model_name)]
     return dict(type=f'se_backbones.{cls}', **copy.deepcopy(cfg))
+
+
+def classifier_cfg(backbone, num_classes):
+    """An mmpretrain ``ImageClassifier`` config around ``backbone`` (e.g.
+    ``backbone_cfg_from_timm(name)``): global pooling and a linear head, as timm's classifier,
+    so that a ``convert_timm_state_dict(..., with_classifier=True)`` state dict loads into it."""
+    in_channels = 512 if backbone['depth'] in (18, 34) else 2048
+    return dict(
+        type='ImageClassifier',
+        backbone=dict(backbone, out_indices=(3, )),
+        neck=dict(type='GlobalAveragePooling'),
+        head=dict(type='LinearClsHead', num_classes=num_classes, in_channels=in_channels))

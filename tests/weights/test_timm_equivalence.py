@@ -10,7 +10,7 @@ from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
 from se_backbones import TIMM_ARCHS, backbone_cfg_from_timm, convert_timm_state_dict
 from se_backbones.weights.equivalence import (equivalence_error, max_rel_diff, randomize_,
                                               timm_stage_features)
-from tools.convert_timm import classifier_cfg
+from se_backbones.weights.timm_archs import classifier_cfg
 
 # Tolerance of the comparison (max |ours - timm| / max |timm|, float32, random weights): 1e-5
 # for the nets of up to 50 layers (18, 26, 34, 50), compared at 75x75; 1e-4 for the deeper ones
