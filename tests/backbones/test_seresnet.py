@@ -149,19 +149,25 @@ def test_with_cp_recomputes_every_block_in_backward(depth):
     calls = {}
     for with_cp in (False, True):
         model = SEResNet(depth, with_cp=with_cp, base_channels=16).train()
-        blocks = [b for layer in (model.layer1, model.layer2, model.layer3, model.layer4)
-                  for b in layer]
-        counts = [0] * len(blocks)
-        for i, block in enumerate(blocks):
-            block.conv1.register_forward_hook(
-                lambda module, args, out, i=i: counts.__setitem__(i, counts[i] + 1))
-        x = torch.randn(2, 3, 32, 32, requires_grad=True)
-        out = model(x)
-        after_forward = list(counts)
-        sum(f.sum() for f in out).backward()
-        calls[with_cp] = after_forward, list(counts)
-    assert calls[False] == ([1] * len(blocks), [1] * len(blocks))
-    assert calls[True] == ([1] * len(blocks), [2] * len(blocks))
+        calls[with_cp] = block_forward_counts(model, torch.randn(2, 3, 32, 32,
+                                                                 requires_grad=True))
+    blocks = len(calls[False][0])
+    assert calls[False] == ([1] * blocks, [1] * blocks)
+    assert calls[True] == ([1] * blocks, [2] * blocks)
+
+
+def block_forward_counts(model, x):
+    """How often each block's first conv ran: after the forward, and after the backward."""
+    blocks = [b for layer in (model.layer1, model.layer2, model.layer3, model.layer4)
+              for b in layer]
+    counts = [0] * len(blocks)
+    for i, block in enumerate(blocks):
+        block.conv1.register_forward_hook(
+            lambda module, args, out, i=i: counts.__setitem__(i, counts[i] + 1))
+    out = model(x)
+    after_forward = list(counts)
+    sum(f.sum() for f in out).backward()
+    return after_forward, counts
 
 
 def test_with_cp_skips_blocks_whose_input_needs_no_gradient():
@@ -170,16 +176,9 @@ def test_with_cp_skips_blocks_whose_input_needs_no_gradient():
     gradient and run unchecked (stored activations, no recompute); every later block is
     recomputed in backward."""
     model = SEResNet(18, with_cp=True, frozen_stages=1, base_channels=16).train()
-    blocks = [b for layer in (model.layer1, model.layer2, model.layer3, model.layer4)
-              for b in layer]
-    counts = [0] * len(blocks)
-    for i, block in enumerate(blocks):
-        block.conv1.register_forward_hook(
-            lambda module, args, out, i=i: counts.__setitem__(i, counts[i] + 1))
-    out = model(torch.randn(2, 3, 32, 32))  # an image: no gradient
-    sum(f.sum() for f in out).backward()
+    _, counts = block_forward_counts(model, torch.randn(2, 3, 32, 32))  # an image: no gradient
     assert model.layer2[0].conv1.weight.grad is not None
-    assert counts == [1, 1, 1] + [2] * (len(blocks) - 3)
+    assert counts == [1, 1, 1] + [2] * (len(counts) - 3)
 
 
 @pytest.mark.parametrize('depth,last_norm', [(18, 'norm2'), (50, 'norm3')])
