@@ -35,6 +35,9 @@ def test_training_writes_into_the_branch_only_where_nothing_keeps_it(kwargs, inp
     assert block_output_is_last_norms_output(block) == inplace
 
 
+@pytest.mark.skipif(tuple(map(int, torch.__version__.split('.')[:2])) < (2, 2),
+                    reason="torch 2.1's dynamo breaks the graph at autograd.Function with "
+                    'non-tensor arguments (plain torch.compile works, with graph breaks)')
 def test_train_mode_compiles_as_one_graph():
     """torch.compile(fullgraph=True) in training: no graph break in the fused SE end (dynamo
     cannot trace mark_dirty, so nothing is written in place while compiling)."""
