@@ -41,3 +41,5 @@ def main(argv=None):
 
 if __name__ == '__main__':
     main()
+    from se_backbones.engine.runner import finish_distributed
+    finish_distributed()

@@ -80,6 +80,16 @@ def toy_hint(path):
 
 
 
+def finish_distributed():
+    """Tear the process group down before the process exits (a no-op when not distributed):
+    gloo workers left to the interpreter's exit can abort a rank ("terminate called without an
+    active exception") after a run that succeeded."""
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
 def own_visualizer(cfg):
     """Drop the visualizer's fixed name (mmdet's and mmseg's bases set one): with it a second
     Runner in one process reuses the first one's visualizer and logs into its work dir; without
