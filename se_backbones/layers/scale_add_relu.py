@@ -2,12 +2,11 @@ import torch
 import torch.nn.functional as F
 
 from . import fused_op
+from .squeeze_gate import is_compiling as _is_compiling
 
 # The compiled one-pass kernels if built for this torch (python -m se_backbones.build_ops), else
 # None: then the PyTorch formulas below run.
 OP = fused_op.load()
-_is_compiling = getattr(getattr(torch, 'compiler', None), 'is_compiling', None) or (
-    lambda: torch._dynamo.is_compiling())
 
 
 def _op_fits(*tensors):

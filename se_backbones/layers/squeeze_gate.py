@@ -34,14 +34,17 @@ def _mean_keeps_its_input():
 MEAN_KEEPS_INPUT = _mean_keeps_its_input()
 
 
+# Whether dynamo is tracing: torch.compiler.is_compiling (torch >= 2.3), else torch._dynamo's
+is_compiling = getattr(getattr(torch, 'compiler', None), 'is_compiling', None) or (
+    lambda: torch._dynamo.is_compiling())
+
+
 def records_grad(x):
     """Whether autograd records ``x``'s ops in plain eager mode (not tracing, exporting or
     compiling, which should see only standard ops)."""
     if not (torch.is_grad_enabled() and x.requires_grad):
         return False
-    compiling = getattr(getattr(torch, 'compiler', None), 'is_compiling', None)
-    return not (torch.jit.is_tracing() or torch.onnx.is_in_onnx_export()
-                or (compiling() if compiling else torch._dynamo.is_compiling()))
+    return not (torch.jit.is_tracing() or torch.onnx.is_in_onnx_export() or is_compiling())
 
 
 class _BroadcastGradMean(torch.autograd.Function):
