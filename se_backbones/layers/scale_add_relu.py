@@ -2,7 +2,7 @@ import torch
 import torch.nn.functional as F
 
 from . import fused_op
-from .squeeze_gate import is_compiling as _is_compiling
+from .squeeze_gate import is_compiling, is_exporting
 
 # The compiled one-pass kernels if built for this torch (python -m se_backbones.build_ops), else
 # None: then the PyTorch formulas below run.
@@ -18,7 +18,7 @@ def _op_fits(*tensors):
             and all(type(t) is torch.Tensor and t.dtype == x.dtype and t.is_contiguous()
                     for t in tensors)
             and tensors[1].shape == (*x.shape[:2], 1, 1) and tensors[2].shape == x.shape
-            and not (torch.jit.is_tracing() or torch.onnx.is_in_onnx_export() or _is_compiling()))
+            and not (is_exporting() or is_compiling()))
 
 
 def _forward(x, gate, identity, inplace=False):
@@ -99,5 +99,5 @@ def scale_add_relu(x, gate, identity, inplace=False, shortcut_bn=None):
         bn_input, bn = shortcut_bn if shortcut_bn is not None else (None, None)
         return _ScaleAddReLU.apply(x, gate, identity, bn_input, bn if bn is None else bn_args(bn),
                                    inplace and not (x.is_leaf and x.requires_grad)
-                                   and not _is_compiling())  # dynamo: no mark_dirty
+                                   and not is_compiling())  # dynamo: no mark_dirty
     return _forward(x, gate, identity, inplace and not torch.onnx.is_in_onnx_export())

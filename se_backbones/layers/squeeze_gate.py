@@ -39,12 +39,18 @@ is_compiling = getattr(getattr(torch, 'compiler', None), 'is_compiling', None) o
     lambda: torch._dynamo.is_compiling())
 
 
+def is_exporting():
+    """Whether a TorchScript trace or an ONNX export is recording the ops (they should see the
+    standard modules and ops, as timm's and mmpretrain's models give them)."""
+    return torch.jit.is_tracing() or torch.onnx.is_in_onnx_export()
+
+
 def records_grad(x):
     """Whether autograd records ``x``'s ops in plain eager mode (not tracing, exporting or
     compiling, which should see only standard ops)."""
     if not (torch.is_grad_enabled() and x.requires_grad):
         return False
-    return not (torch.jit.is_tracing() or torch.onnx.is_in_onnx_export() or is_compiling())
+    return not (is_exporting() or is_compiling())
 
 
 class _BroadcastGradMean(torch.autograd.Function):
