@@ -26,10 +26,10 @@ from tools.cli import parser as cli_parser
 
 # the models of tools.measure.MODELS, without importing it (and torch) before --help
 MODEL_NAMES = ['ours-se-r50', 'timm-seresnet50', 'mmpretrain-seresnet50', 'mmdet-resnet50',
-               'ours-se-r50-pytorch', 'ours-se-off-r50', 'ours-se-x50', 'ours-se-x50-pytorch',
+               'ours-se-r50-pytorch', 'ours-se-r50-convgate', 'ours-se-off-r50', 'ours-se-x50', 'ours-se-x50-pytorch',
                'timm-seresnext50-32x4d', 'mmpretrain-seresnext50-32x4d', 'mmdet-resnext50-32x4d']
 DEFAULT_MODELS = [name for name in MODEL_NAMES
-                  if not name.endswith('-pytorch') and '-off-' not in name]
+                  if not name.endswith(('-pytorch', '-convgate')) and '-off-' not in name]
 
 
 def image_size(text):
@@ -60,8 +60,10 @@ def main(argv=None):
                         help='interleaved rounds (every model once per round)')
     parser.add_argument('--models', nargs='+', default=DEFAULT_MODELS, choices=MODEL_NAMES,
                         metavar='MODEL', help='models to compare: ' + ', '.join(MODEL_NAMES) +
-                        ' (-pytorch: ours without the compiled SE block end; ours-se-off-r50: '
-                        'ours with SE off in every stage, i.e. a plain ResNet-50)')
+                        ' (-pytorch: ours without the compiled SE block end; -convgate: ours with '
+                        'the gate\'s 1x1 convs as convs in train steps, not F.linear; '
+                        'ours-se-off-r50: ours with SE off in every stage, i.e. a plain '
+                        'ResNet-50)')
     parser.add_argument('--channels-last', action='store_true',
                         help='channels_last memory format for models and input')
     parser.add_argument('--compile', action='store_true', help='torch.compile every model')
@@ -73,13 +75,16 @@ def main(argv=None):
                         'configs, batch 4 of 128x128, the same weights but for SE)')
     parser.add_argument('--profile', action='store_true',
                         help="profile ours vs the plain ResNet per operator")
+    parser.add_argument('--breakdown', action='store_true',
+                        help='time each pass of an SE block end alone, per stage, against a '
+                        'plain block end and a copy of its output (what the SE cost is made of)')
     parser.add_argument('--json', help='also write the results to this JSON file')
     args = parser.parse_args(argv)
     import torch
 
     from tools.measure import (MODELS, complexity, detector_latencies, detector_train_times,
-                               forward_time, prepare, print_profile, saved_activations_mib,
-                               train_time)
+                               forward_time, prepare, print_profile, print_se_cost_parts,
+                               saved_activations_mib, se_cost_parts, train_time)
     torch.set_num_threads(args.threads)
     from mmengine.logging import MMLogger
     MMLogger.get_current_instance().setLevel('ERROR')
@@ -143,6 +148,13 @@ def main(argv=None):
             plain = [n for n in rows if n.startswith('mmdet-') and MODELS[n][0] == MODELS[ours][0]]
             if plain:
                 print_profile(ours, plain[0], prepared)
+    if args.breakdown:
+        measured = None
+        if {'ours-se-r50', 'ours-se-off-r50'} <= set(rows):
+            measured = 1e3 * statistics.median(a - b for a, b in zip(
+                rows['ours-se-r50']['train'], rows['ours-se-off-r50']['train']))  # paired
+        rows['se_cost_parts'] = se_cost_parts(args.batch, args.size)
+        print_se_cost_parts(rows['se_cost_parts'], measured)
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(list(rows.values()), f, indent=1)

@@ -13,6 +13,7 @@ MODELS = {  # name: (family, builder), built lazily
     'mmpretrain-seresnet50': ('SE-R50', lambda: _mmpretrain('SEResNet', depth=50)),
     'mmdet-resnet50': ('SE-R50', lambda: _mmdet('ResNet', depth=50)),
     'ours-se-r50-pytorch': ('SE-R50', lambda: _without_op(_ours('SEResNet', depth=50))),
+    'ours-se-r50-convgate': ('SE-R50', lambda: _conv_gate(_ours('SEResNet', depth=50))),
     'ours-se-off-r50': ('SE-R50', lambda: _ours('SEResNet', depth=50,
                                                 stage_with_se=(False, ) * 4)),
     'ours-se-x50': ('SE-X50', lambda: _ours('SEResNeXt', depth=50, groups=32, base_width=4)),
@@ -31,23 +32,35 @@ def _ours(name, **kwargs):
     return getattr(se_backbones, name)(out_indices=(0, 1, 2, 3), **kwargs)
 
 
-class _without_op(torch.nn.Module):
-    """Ours with the PyTorch formulas instead of the compiled SE block end (what runs where it
-    is not built): the op is switched off while the model runs forward, and its backward follows
-    the forward's choice."""
+class _Patched(torch.nn.Module):
+    """Ours with ``module.attr = value`` while the model runs forward (autograd's backward then
+    follows the forward's choices)."""
 
-    def __init__(self, model):
+    def __init__(self, model, module, attr, value):
         super().__init__()
-        self.model = model
+        self.model, self.patch = model, (module, attr, value)
 
     def forward(self, x):
         import importlib
-        module = importlib.import_module('se_backbones.layers.scale_add_relu')
-        op, module.OP = module.OP, None
+        module, attr, value = self.patch
+        module = importlib.import_module(module)
+        old = getattr(module, attr)
+        setattr(module, attr, value)
         try:
             return self.model(x)
         finally:
-            module.OP = op
+            setattr(module, attr, old)
+
+
+def _without_op(model):
+    """Ours with the PyTorch formulas instead of the compiled SE block end (what runs where it
+    is not built)."""
+    return _Patched(model, 'se_backbones.layers.scale_add_relu', 'OP', None)
+
+
+def _conv_gate(model):
+    """Ours with the gate's 1x1 convs run as convs in train steps too, not as ``F.linear``."""
+    return _Patched(model, 'se_backbones.layers.se_layer', 'as_matrix_product', lambda m: False)
 
 
 def _timm(name):
@@ -198,6 +211,82 @@ def detector_train_times(rounds, batch=4, size=128):
             if round_index:
                 times[name].append(time.perf_counter() - start)
     return {name: (statistics.median(t), max(t) - min(t)) for name, t in times.items()}
+
+
+# SE-R50's and SE-X50's SE blocks: (output channels, stride to the input, blocks) per stage
+SE_STAGES = ((256, 4, 3), (512, 8, 4), (1024, 16, 6), (2048, 32, 3))
+
+
+def _median_ms(fn, reps):
+    fn()  # warm-up
+    times = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1e3
+
+
+class _Saved:
+    """What ``_ScaleAddReLU.backward`` reads from its autograd context."""
+
+    def __init__(self, *tensors):
+        self.saved_tensors, self.bn, self.use_op = tensors, None, True
+
+
+def se_cost_parts(batch, size, reps=30):
+    """What an SE block end costs in a train step beyond a plain one, pass by pass, measured
+    alone on tensors of each stage's size (SE-R50 and SE-X50 share them): ms per block, medians
+    of ``reps``. ``copy`` (one read and one write of a block's output) is the unit a memory-bound
+    pass cannot beat. Plain: mmdet's ``out += identity; relu(out)`` and ReLU's backward."""
+    from se_backbones import SELayer
+    from se_backbones.layers.scale_add_relu import _forward, _ScaleAddReLU
+    from se_backbones.layers.squeeze_gate import spatial_mean
+    rows = []
+    for channels, stride, blocks in SE_STAGES:
+        shape = (batch, channels, -(-size[0] // stride), -(-size[1] // stride))
+        x, identity, grad = torch.randn(shape), torch.randn(shape), torch.randn(shape)
+        scratch, out = x.clone(), (x + identity).relu_()
+        gate, grad_gate = torch.rand(batch, channels, 1, 1), torch.randn(batch, channels, 1, 1)
+        pooled = spatial_mean(x).requires_grad_()
+        se = SELayer(channels)
+        parts = dict(
+            copy=lambda: scratch.copy_(x),
+            plain_forward=lambda: scratch.add_(identity).relu_(),
+            plain_backward=lambda: torch.ops.aten.threshold_backward(grad, out, 0),
+            squeeze=lambda: spatial_mean(x),
+            excite=lambda: se.excite(pooled).sum().backward(),  # forward + backward
+            end_forward=lambda: _forward(scratch, gate, identity, inplace=True),
+            end_backward=lambda: _ScaleAddReLU.backward(_Saved(out, gate, identity), grad),
+            squeeze_backward=lambda: scratch.add_(grad_gate.expand(shape)))  # autograd's add
+        row = dict(shape=shape, blocks=blocks,
+                   **{name: _median_ms(fn, reps) for name, fn in parts.items()})
+        row['extra'] = (sum(row[k] for k in ('squeeze', 'excite', 'end_forward', 'end_backward',
+                                             'squeeze_backward'))
+                        - row['plain_forward'] - row['plain_backward'])
+        rows.append(row)
+    return rows
+
+
+def print_se_cost_parts(rows, measured=None):
+    """The table of :func:`se_cost_parts`, and its sum over SE-R50's 16 blocks against the
+    ``measured`` train-step gap (ms), if given."""
+    names = ('copy', 'plain_forward', 'plain_backward', 'squeeze', 'excite', 'end_forward',
+             'end_backward', 'squeeze_backward', 'extra')
+    print('\nSE block end, pass by pass (ms per block, medians; copy = one read + one write '
+          'of the block output; extra = SE parts - plain parts)')
+    print('| block output | blocks | ' + ' | '.join(names) + ' | extra in copies |')
+    print('|---|---:|' + '---:|' * (len(names) + 1))
+    for row in rows:
+        print(f"| {'x'.join(map(str, row['shape']))} | {row['blocks']} | "
+              + ' | '.join(f'{row[name]:.2f}' for name in names)
+              + f" | {row['extra'] / row['copy']:.1f} |")
+    total = sum(row['extra'] * row['blocks'] for row in rows)
+    copies = sum(row['copy'] * row['blocks'] for row in rows)
+    print(f'SE extra per train step, summed over the blocks: {total:.1f} ms '
+          f'({total / copies:.1f} copies of every SE block output)'
+          + (f'; measured ours - ours with SE off: {measured:.1f} ms' if measured else ''))
+    return total
 
 
 def op_times_ms(model, x, train):

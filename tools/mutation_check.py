@@ -61,6 +61,8 @@ BAD_ARGS_TEST = 'tests/test_checks.py::test_bad_argument_is_named_with_what_is_a
 HOOKS_TEST = ('tests/engine/test_rng_isolation.py::'
               'test_validation_leaves_the_training_random_stream_untouched')
 
+LINEAR_GATE_TEST = ('tests/layers/test_se_layer.py::'
+                    'test_gate_convs_as_matrix_products_equal_the_convs')
 MUTATIONS = [
     # --- the fused SE block end: relu(x * gate + identity) and its hand-written backward ---
     Mutation('sar-forward-formula', SAR,
@@ -106,6 +108,21 @@ MUTATIONS = [
              'self.global_avgpool = nn.AdaptiveMaxPool2d(1)',
              "SELayer's squeeze: global max instead of mean pooling",
              ['tests/layers/test_se_layer.py::test_forward_is_the_paper_formula']),
+    Mutation('se-linear-ignores-hooks', 'se_backbones/layers/se_layer.py',
+             'and not _hooked(conv_module, conv))',
+             ')',
+             "the gate's F.linear path bypasses forward hooks on its convs",
+             [LINEAR_GATE_TEST]),
+    Mutation('se-linear-skips-activation', 'se_backbones/layers/se_layer.py',
+             'pooled = conv_module.activate(pooled)',
+             'pooled = pooled',
+             "the gate's F.linear path leaves out the activations",
+             [LINEAR_GATE_TEST]),
+    Mutation('se-linear-in-inference', 'se_backbones/layers/se_layer.py',
+             'if not (records_grad(pooled) and',
+             'if not (True and',
+             "inference runs the gate as F.linear too (no longer bit-equal to timm's convs)",
+             [LINEAR_GATE_TEST]),
     Mutation('squeeze-avg-is-max', 'se_backbones/layers/squeeze_gate.py',
              "if mode == 'avg':\n        return spatial_mean(x)",
              "if mode == 'avg':\n        return x.amax((2, 3), keepdim=True)",

@@ -33,3 +33,21 @@ def test_json_holds_the_measured_rows(tmp_path, capsys):
     # SE adds a little compute (global pools, the scale) and keeps extra activations
     assert plain['flops'] < ours['flops'] < 1.05 * plain['flops']
     assert ours['memory_mib'] > plain['memory_mib']
+
+
+def test_breakdown_times_every_se_pass_per_stage(tmp_path, capsys):
+    rows = main(['--rounds', '1', '--batch', '1', '--size', '64', '--models', 'ours-se-r50',
+                 'ours-se-off-r50', '--breakdown', '--json', str(tmp_path / 'bench.json')])
+    printed = capsys.readouterr().out
+    parts = rows['se_cost_parts']
+    assert [tuple(r['shape']) for r in parts] == [(1, 256, 16, 16), (1, 512, 8, 8),
+                                                  (1, 1024, 4, 4), (1, 2048, 2, 2)]
+    assert sum(r['blocks'] for r in parts) == 16  # SE-R50's SE blocks
+    for r in parts:
+        se = r['squeeze'] + r['excite'] + r['end_forward'] + r['end_backward'] + r[
+            'squeeze_backward']
+        assert math.isclose(r['extra'], se - r['plain_forward'] - r['plain_backward'])
+        assert all(r[k] > 0 for k in ('copy', 'plain_forward', 'excite', 'end_backward'))
+    assert 'measured ours - ours with SE off' in printed
+    assert json.loads((tmp_path / 'bench.json').read_text())[-1] == [
+        dict(r, shape=list(r['shape'])) for r in parts]
