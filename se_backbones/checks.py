@@ -31,8 +31,14 @@ def check_number(owner, name, value, positive=True):
         fail(owner, name, value, 'a positive number' if positive else 'a number')
 
 
+def is_flag(value):
+    """A bool, numpy's bool or an int 0 or 1 (mmdet and mmseg take any of them as a flag)."""
+    return isinstance(value, bool) or type(value).__name__ == 'bool_' or (
+        is_int(value) and value in (0, 1))
+
+
 def check_bool(owner, name, value):
-    if not isinstance(value, bool):
+    if not is_flag(value):
         fail(owner, name, value, 'True or False', TypeError)
 
 
@@ -104,12 +110,12 @@ def check_layer_cfg(owner, name, cfg, kind, optional=False):
 def per_stage(owner, name, value, num_stages, kind):
     """``value`` for each stage: a scalar broadcast, or a sequence of ``num_stages`` items."""
     values = tuple(value) if isinstance(value, (list, tuple)) else (value, ) * num_stages
-    ok = all(isinstance(v, bool) if kind is bool else is_int(v) and v > 0 for v in values)
+    ok = all(is_flag(v) if kind is bool else is_int(v) and v > 0 for v in values)
     if len(values) != num_stages or not ok:
         item = 'bool' if kind is bool else 'positive int'
         fail(owner, name, value, f'one {item} or {num_stages} of them (one per stage, '
              f'num_stages={num_stages})')
-    return values
+    return tuple(map(bool, values)) if kind is bool else values
 
 
 GROUPED_CONV_HINTS = {

@@ -57,6 +57,20 @@ def _import(path):
     return module
 
 
+def status():
+    """(in use, one line saying why) for the compiled op in this process."""
+    import sys
+    module = sys.modules.get('se_backbones.layers.scale_add_relu')
+    if module is not None and module.OP is not None:
+        return True, f'in use: {module.OP.__file__}'
+    if os.environ.get(DISABLE_ENV, '0') not in ('', '0'):
+        return False, f'not in use: turned off by {DISABLE_ENV}={os.environ[DISABLE_ENV]}'
+    if not os.path.exists(library_path()):
+        return False, (f'not in use: not built for torch {torch.__version__} (looked for '
+                       f'{library_path()}); build it with python -m se_backbones.build_ops')
+    return False, f'not in use: {library_path()} did not load (see the warning above)'
+
+
 def load():
     """The compiled op if it has been built for this torch (and is not turned off), else None."""
     if os.environ.get(DISABLE_ENV, '0') not in ('', '0'):

@@ -6,7 +6,7 @@ from mmengine.model import BaseModule
 from ..checks import check_layer_cfg, check_number, check_positive_int, fail
 from ..registry import MODELS
 from .make_divisible import make_divisible
-from .squeeze_gate import (MEAN_KEEPS_INPUT, check_squeeze, gate_cfg, is_fusable, records_grad,
+from .squeeze_gate import (check_squeeze, gate_cfg, is_compiling, is_fusable, records_grad,
                            squeeze)
 
 
@@ -107,9 +107,9 @@ class SELayer(BaseModule):
 
     def gate(self, x):
         """The excitation of ``x`` (N, C, H, W): one factor per channel, (N, C, 1, 1)."""
-        if self.squeeze == 'avg' and not (MEAN_KEEPS_INPUT or records_grad(x)):
-            pooled = self.global_avgpool(x)
-        else:  # in training a mean with a cheaper backward (and none kept on torch 2.1)
+        if self.squeeze == 'avg' and not (records_grad(x) or is_compiling()):
+            pooled = self.global_avgpool(x)  # as timm's and mmpretrain's, to the bit
+        else:  # a mean whose backward keeps nothing (and is cheaper, in eager training)
             pooled = squeeze(x, self.squeeze)
         return self.excite(pooled)
 

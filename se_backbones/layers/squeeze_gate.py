@@ -22,18 +22,6 @@ def gate_cfg(owner, gate):
     return dict(GATES[gate])
 
 
-def _mean_keeps_its_input():
-    """Whether this torch's ``mean`` keeps its whole input for backward (torch 2.1 does, for
-    the input's sizes; later versions keep only the sizes), checked once at import."""
-    x, kept = torch.zeros(1, 1, 2, 2, requires_grad=True), []
-    with torch.autograd.graph.saved_tensors_hooks(lambda t: kept.append(t) or t, lambda t: t):
-        x.mean((2, 3))
-    return bool(kept)
-
-
-MEAN_KEEPS_INPUT = _mean_keeps_its_input()
-
-
 # Whether dynamo is tracing: torch.compiler.is_compiling (torch >= 2.3), else torch._dynamo's
 is_compiling = getattr(getattr(torch, 'compiler', None), 'is_compiling', None) or (
     lambda: torch._dynamo.is_compiling())
@@ -69,13 +57,11 @@ class _BroadcastGradMean(torch.autograd.Function):
 
 
 def spatial_mean(x):
-    """The mean over H, W of ``x`` (N, C, H, W) -> (N, C, 1, 1), keeping nothing for backward:
-    the fused SE block end relies on the squeeze not keeping the branch (torch 2.1's ``mean``
-    would keep it; without autograd, the sum divided by H*W there)."""
+    """The mean over H, W of ``x`` (N, C, H, W) -> (N, C, 1, 1), keeping nothing for backward
+    where autograd records it: the fused SE block end relies on the squeeze not keeping the
+    branch (torch 2.1's own ``mean`` keeps its input)."""
     if records_grad(x):
         return _BroadcastGradMean.apply(x)
-    if MEAN_KEEPS_INPUT:
-        return x.sum((2, 3), keepdim=True) / (x.shape[2] * x.shape[3])
     return x.mean((2, 3), keepdim=True)
 
 

@@ -186,7 +186,7 @@ def resnet_args(draw, depths, mmseg=False):
             kwargs['stem_channels'] = stem
     if draw(st.integers(0, 2)) == 0:  # a third of the nets; in a basic block theirs refuses
         kwargs['dcn'] = dict(DCN, fallback_on_stride=draw(st.booleans()))
-        kwargs['stage_with_dcn'] = per_stage(draw, [True, False], num_stages)
+        kwargs['stage_with_dcn'] = per_stage(draw, [True, False, 1, 0], num_stages)
     if depth in BOTTLENECK_DEPTHS and draw(st.integers(0, 2)) > 0:
         kwargs['plugins'] = draw(plugin_lists(num_stages))
     return kwargs
@@ -319,6 +319,7 @@ EXPLICIT = {
                           dcn=DCN, stage_with_dcn=(False, True, True, True)), 'built'),
     # DCN in a basic block, DCN with a conv_cfg: both refuse
     'dcn-basic': (mmdet(18, dcn=DCN, stage_with_dcn=(False, True, False, False)), 'refused'),
+    'dcn-int-flags': (mmdet(dcn=DCN, stage_with_dcn=(0, 1, 1, 1), with_cp=1), 'built'),
     'dcn-unused-basic': (mmdet(18, dcn=DCN, stage_with_dcn=(False, ) * 4), 'built'),
     'dcn-conv-cfg': (mmdet(dcn=DCN, stage_with_dcn=(True, ) * 4, conv_cfg=dict(type='Conv2d')),
                      'refused'),

@@ -149,3 +149,17 @@ def test_a_broken_build_warns_and_loads_as_none(monkeypatch, tmp_path):
     with pytest.warns(UserWarning, match='build_ops'):
         assert fused_op.load() is None
     importlib.reload(fused_op)
+
+
+def test_check_says_whether_the_op_is_in_use(monkeypatch, tmp_path, capsys):
+    from se_backbones.build_ops import main
+    assert main(['--check']) == (0 if sar.OP is not None else 1)
+    assert ('in use: ' + sar.OP.__file__ if sar.OP is not None else 'not built for torch'
+            ) in capsys.readouterr().out
+    monkeypatch.setattr(sar, 'OP', None)
+    monkeypatch.setenv('SE_BACKBONES_OPS_DIR', str(tmp_path))
+    assert main(['--check']) == 1
+    assert f'not built for torch {torch.__version__}' in capsys.readouterr().out
+    assert 'se_backbones.build_ops' in fused_op.status()[1]
+    monkeypatch.setenv(fused_op.DISABLE_ENV, '1')
+    assert fused_op.status() == (False, 'not in use: turned off by SE_BACKBONES_NO_FUSED_OP=1')
