@@ -101,8 +101,19 @@ def check_layer_cfg(owner, name, cfg, kind, optional=False):
         else:
             build_conv_layer(cfg, 8, 8, 1)
     except (KeyError, TypeError, ValueError, AssertionError) as error:
-        reason = ' '.join(str(error).split())[:200]
+        reason = _unregistered(cfg['type']) or ' '.join(str(error).split())[:200]
         raise ValueError(f'{owner}: {name} must be {allowed}, got {cfg!r} ({reason})') from None
+
+
+def _unregistered(layer_type):
+    """Why ``layer_type`` names no layer (mmcv's own message says 'Cannot find None'), with the
+    closest registered name; None if it is registered (the config failed for another reason)."""
+    from mmengine.registry import MODELS
+    with MODELS.switch_scope_and_registry(None) as registry:
+        if not isinstance(layer_type, str) or registry.get(layer_type) is not None:
+            return None
+        close = difflib.get_close_matches(layer_type, registry.module_dict, n=1, cutoff=0.6)
+    return f'{layer_type!r} is not registered' + (f'; did you mean {close[0]!r}?' if close else '')
 
 
 # mmdet/mmseg ResNet arguments

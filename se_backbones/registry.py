@@ -17,19 +17,36 @@ from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import WEIGHT_INITIALIZERS as MMENGINE_WEIGHT_INITIALIZERS
 from mmengine.registry import Registry
 
-MODELS = Registry(
+
+class _Registry(Registry):
+    """A Registry whose misses on a name close to one of its own raise a did-you-mean KeyError
+    (``type='se_backbones.SEResnet'``); every other lookup is MMEngine's, None on a miss."""
+
+    def get(self, key):
+        found = super().get(key)
+        if found is None and isinstance(key, str) and '.' not in key:
+            import difflib
+            names = {name.lower(): name for name in self._module_dict}  # case first
+            close = difflib.get_close_matches(key.lower(), names, n=1, cutoff=0.75)
+            if close:
+                raise KeyError(f'se_backbones: no {self.name} {key!r}; did you mean '
+                               f'{self.scope}.{names[close[0]]}?')
+        return found
+
+
+MODELS = _Registry(
     'model',
     parent=MMENGINE_MODELS,
     scope='se_backbones',
     locations=['se_backbones.layers', 'se_backbones.backbones'])
 
-WEIGHT_INITIALIZERS = Registry(
+WEIGHT_INITIALIZERS = _Registry(
     'weight initializer',
     parent=MMENGINE_WEIGHT_INITIALIZERS,
     scope='se_backbones',
     locations=['se_backbones.weights'])
 
-HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='se_backbones',
+HOOKS = _Registry('hook', parent=MMENGINE_HOOKS, scope='se_backbones',
                  locations=['se_backbones.engine.hooks'])
 
 

@@ -49,3 +49,29 @@ def test_custom_imports_build_from_each_toolkit_registry(tmp_path):
     assert built['mmpretrain', 'SEResNet'][0] == 'mmpretrain.models.backbones.seresnet'
     assert built['mmdet', 'SEResNet'] == built['mmseg', 'SEResNet'] == (
         'se_backbones.backbones.seresnet', 'SEResNet')
+
+
+def test_a_misspelled_scoped_type_gets_did_you_mean():
+    """From each toolkit's registry; any other miss stays MMEngine's (None, then its KeyError),
+    and dotted paths still resolve through MMEngine's import fallback."""
+    import mmdet.registry
+    import mmpretrain.registry
+    import mmseg.registry
+    import pytest
+    from mmengine.registry import DefaultScope
+
+    from se_backbones import SELayer
+    from se_backbones.registry import HOOKS
+    for scope, registry in [('mmdet', mmdet.registry.MODELS), ('mmseg', mmseg.registry.MODELS),
+                            ('mmpretrain', mmpretrain.registry.MODELS)]:
+        with DefaultScope.overwrite_default_scope(scope):
+            for typo, fix in (('SEResnet', 'SEResNet'), ('SEResNext', 'SEResNeXt'),
+                              ('SEPlugn', 'SEPlugin')):
+                with pytest.raises(KeyError, match=f'did you mean se_backbones.{fix}\\?'):
+                    registry.build(dict(type=f'se_backbones.{typo}', depth=50))
+            with pytest.raises(KeyError, match='is not in the'):  # nothing close: MMEngine's
+                registry.build(dict(type='se_backbones.Transformer'))
+            assert registry.get('se_backbones.layers.SELayer') is SELayer
+    assert HOOKS.get('Nothing') is None
+    with pytest.raises(KeyError, match='RNGStateHook'):
+        HOOKS.get('RNGStatehook')
