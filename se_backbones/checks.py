@@ -112,7 +112,10 @@ def _unregistered(layer_type):
     with MODELS.switch_scope_and_registry(None) as registry:
         if not isinstance(layer_type, str) or registry.get(layer_type) is not None:
             return None
-        close = difflib.get_close_matches(layer_type, registry.module_dict, n=1, cutoff=0.6)
+        names = set()
+        while registry is not None:  # a toolkit's scope, then MMEngine's root (mmcv's layers)
+            names, registry = names | set(registry.module_dict), registry.parent
+        close = difflib.get_close_matches(layer_type, names, n=1, cutoff=0.6)
     return f'{layer_type!r} is not registered' + (f'; did you mean {close[0]!r}?' if close else '')
 
 

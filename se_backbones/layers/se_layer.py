@@ -1,3 +1,4 @@
+import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule
@@ -6,8 +7,8 @@ from mmengine.model import BaseModule
 from ..checks import check_layer_cfg, check_number, check_positive_int, fail
 from ..registry import MODELS
 from .make_divisible import make_divisible
-from .squeeze_gate import (check_squeeze, gate_cfg, is_compiling, is_fusable, records_grad,
-                           squeeze)
+from .squeeze_gate import (check_squeeze, gate_cfg, is_compiling, is_exporting, is_fusable,
+                           records_grad, squeeze)
 
 
 def _hooked(*modules):
@@ -116,14 +117,14 @@ class SELayer(BaseModule):
     def excite(self, pooled):
         """conv1, act, conv2, gate act on the squeeze ``pooled`` (N, C, 1, 1).
 
-        A 1x1 conv on a 1x1 map is a matrix product. Where autograd records it (a train step),
-        ``F.linear`` runs it 2.5-3x faster than the conv primitive, forward and backward
-        (docs/benchmarks.md), in float32 rounding of its own. Everywhere else (inference, no
-        grad, traces, exports, compiling, other conv types, hooks) the ConvModules run, so
-        inference stays bit-equal to timm's and mmpretrain's convs.
+        A 1x1 conv on a 1x1 map is a matrix product. Where autograd records it (a train step,
+        eager or compiled), ``F.linear`` runs it 2.5-3x faster than the conv primitive, forward
+        and backward (docs/benchmarks.md), in float32 rounding of its own. Everywhere else
+        (inference, traces, exports, other conv types, hooks) the ConvModules run, so inference
+        stays bit-equal to timm's and mmpretrain's convs.
         """
-        if not (records_grad(pooled) and as_matrix_product(self.conv1)
-                and as_matrix_product(self.conv2)):
+        recorded = torch.is_grad_enabled() and pooled.requires_grad and not is_exporting()
+        if not (recorded and as_matrix_product(self.conv1) and as_matrix_product(self.conv2)):
             return self.conv2(self.conv1(pooled))
         for conv_module in (self.conv1, self.conv2):
             conv = conv_module.conv

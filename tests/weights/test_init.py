@@ -268,7 +268,7 @@ def test_partial_load_is_opt_in_and_lists_what_it_skips(timm_seresnet18, monkeyp
 
 @pytest.mark.parametrize('kwargs,error,match', [
     (dict(strict='no'), TypeError, 'strict must be True or False'),
-    (dict(missing_ok=1), TypeError, 'missing_ok must be True or False'),
+    (dict(missing_ok='yes'), TypeError, 'missing_ok must be True or False'),
     (dict(checkpoint=3), TypeError, 'checkpoint must be None or a file path'),
     (dict(sha256='abc'), ValueError, 'sha256 needs checkpoint'),
 ])
