@@ -217,10 +217,11 @@ def detector_train_times(rounds, batch=4, size=128):
 SE_STAGES = ((256, 4, 3), (512, 8, 4), (1024, 16, 6), (2048, 32, 3))
 
 
-def _median_ms(fn, reps):
+def _median_ms(fn, reps, before=lambda: None):
     fn()  # warm-up
     times = []
     for _ in range(reps):
+        before()  # untimed
         start = time.perf_counter()
         fn()
         times.append(time.perf_counter() - start)
@@ -237,11 +238,26 @@ class _Saved:
 def se_cost_parts(batch, size, reps=30):
     """What an SE block end costs in a train step beyond a plain one, pass by pass, measured
     alone on tensors of each stage's size (SE-R50 and SE-X50 share them): ms per block, medians
-    of ``reps``. ``copy`` (one read and one write of a block's output) is the unit a memory-bound
-    pass cannot beat. Plain: mmdet's ``out += identity; relu(out)`` and ReLU's backward."""
+    of ``reps``, each call with its tensors out of the caches (as in a whole train step, where
+    a block's tensors were last touched many MiB ago). ``copy`` (one read and one write of a
+    block's output) is the unit a memory-bound pass cannot beat. Plain: mmdet's
+    ``out += identity; relu(out)`` and ReLU's backward. ``excite_conv``: the gate's forward and
+    backward as 1x1 convs, for comparison (not in ``extra``)."""
     from se_backbones import SELayer
+    from se_backbones.layers import se_layer
     from se_backbones.layers.scale_add_relu import _forward, _ScaleAddReLU
     from se_backbones.layers.squeeze_gate import spatial_mean
+    evict = torch.empty(2**25)  # 128 MiB, 4x the largest cache here (L3 32 MiB)
+
+    def as_convs(fn):
+        def run():
+            old, se_layer.as_matrix_product = se_layer.as_matrix_product, lambda m: False
+            try:
+                fn()
+            finally:
+                se_layer.as_matrix_product = old
+        return run
+
     rows = []
     for channels, stride, blocks in SE_STAGES:
         shape = (batch, channels, -(-size[0] // stride), -(-size[1] // stride))
@@ -256,11 +272,14 @@ def se_cost_parts(batch, size, reps=30):
             plain_backward=lambda: torch.ops.aten.threshold_backward(grad, out, 0),
             squeeze=lambda: spatial_mean(x),
             excite=lambda: se.excite(pooled).sum().backward(),  # forward + backward
+            excite_conv=as_convs(lambda: se.excite(pooled).sum().backward()),
             end_forward=lambda: _forward(scratch, gate, identity, inplace=True),
             end_backward=lambda: _ScaleAddReLU.backward(_Saved(out, gate, identity), grad),
             squeeze_backward=lambda: scratch.add_(grad_gate.expand(shape)))  # autograd's add
+        for name, fn in parts.items():  # a first round: the first ~30 calls on new tensors
+            _median_ms(fn, reps, evict.zero_)  # run up to 4x slower (memory settling)
         row = dict(shape=shape, blocks=blocks,
-                   **{name: _median_ms(fn, reps) for name, fn in parts.items()})
+                   **{name: _median_ms(fn, reps, evict.zero_) for name, fn in parts.items()})
         row['extra'] = (sum(row[k] for k in ('squeeze', 'excite', 'end_forward', 'end_backward',
                                              'squeeze_backward'))
                         - row['plain_forward'] - row['plain_backward'])
@@ -271,10 +290,11 @@ def se_cost_parts(batch, size, reps=30):
 def print_se_cost_parts(rows, measured=None):
     """The table of :func:`se_cost_parts`, and its sum over SE-R50's 16 blocks against the
     ``measured`` train-step gap (ms), if given."""
-    names = ('copy', 'plain_forward', 'plain_backward', 'squeeze', 'excite', 'end_forward',
-             'end_backward', 'squeeze_backward', 'extra')
-    print('\nSE block end, pass by pass (ms per block, medians; copy = one read + one write '
-          'of the block output; extra = SE parts - plain parts)')
+    names = ('copy', 'plain_forward', 'plain_backward', 'squeeze', 'excite', 'excite_conv',
+             'end_forward', 'end_backward', 'squeeze_backward', 'extra')
+    print('\nSE block end, pass by pass, caches evicted before each call (ms per block, '
+          'medians; copy = one read + one write of the block output; extra = SE parts - plain '
+          'parts, excite_conv left out)')
     print('| block output | blocks | ' + ' | '.join(names) + ' | extra in copies |')
     print('|---|---:|' + '---:|' * (len(names) + 1))
     for row in rows:
