@@ -2,17 +2,19 @@
 
     python tools/benchmark.py [--batch 4] [--size 224] [--threads 2] [--rounds 5]
                               [--channels-last] [--compile] [--detector-size 512]
-                              [--profile] [--json out.json] [--models MODEL ...]
+                              [--detector-train] [--profile] [--breakdown]
+                              [--json out.json] [--models MODEL ...]
 
 One process, one input, one thread count; the models take turns in every round (interleaved),
 and the median and spread over rounds are reported. Measured per model: eval forward latency
 (no_grad), train step time (forward + backward of the summed stage outputs), activation memory
 of a train step (the tensors autograd saves for backward, parameters excluded: what decides a
-train step's peak memory beyond the weights), params and FLOPs (MMEngine's counts at the input
-size, one image). Ratios: ours / plain ResNet (the floor) and ours / each SE peer. With
-``--detector-size``, also Faster R-CNN SE-R50 vs R50 inference latency end to end. With
-``--profile``, the operators where our forward and train step spend more time than the plain
-ResNet's (torch.profiler self CPU time): where an SE block's cost comes from.
+train step's peak memory beyond the weights), minor page faults per train step (fresh memory
+taken from the kernel), params and FLOPs (MMEngine's counts at the input size, one image).
+Ratios: ours / plain ResNet (the floor) and ours / each SE peer. With ``--detector-size``, also
+Faster R-CNN SE-R50 vs R50 inference latency end to end. With ``--profile``, the operators where
+our forward and train step spend more time than the plain ResNet's (torch.profiler self CPU
+time): where an SE block's cost comes from. With ``--breakdown``, each pass of an SE block end timed alone per stage (see tools.measure).
 """
 import argparse
 import json
@@ -83,8 +85,9 @@ def main(argv=None):
     import torch
 
     from tools.measure import (MODELS, complexity, detector_latencies, detector_train_times,
-                               forward_time, prepare, print_profile, print_se_cost_parts,
-                               saved_activations_mib, se_cost_parts, train_time)
+                               forward_time, page_faults_per_step, prepare, print_profile,
+                               print_se_cost_parts, saved_activations_mib, se_cost_parts,
+                               train_time)
     torch.set_num_threads(args.threads)
     from mmengine.logging import MMLogger
     MMLogger.get_current_instance().setLevel('ERROR')
@@ -102,6 +105,7 @@ def main(argv=None):
         plain_model = MODELS[name][1]()
         row['params'], row['flops'] = complexity(plain_model, args.size)
         row['memory_mib'] = saved_activations_mib(*prepared[name])
+        row['page_faults'] = page_faults_per_step(*prepared[name])
         for key in ('forward', 'train'):
             row[f'{key}_median'] = statistics.median(row[key])
             row[f'{key}_spread'] = max(row[key]) - min(row[key])
@@ -109,13 +113,14 @@ def main(argv=None):
     print(f'batch {args.batch}, {args.size[0]}x{args.size[1]}, {args.threads} threads, '
           f'{args.rounds} interleaved rounds, channels_last={args.channels_last}, '
           f'compile={args.compile}; times are medians (spread = max - min)')
-    print('| model | params (M) | GFLOPs | forward ms | train step ms | saved activations MiB |')
-    print('|---|---:|---:|---:|---:|---:|')
+    print('| model | params (M) | GFLOPs | forward ms | train step ms | saved activations MiB '
+          '| page faults per train step |')
+    print('|---|---:|---:|---:|---:|---:|---:|')
     for row in rows.values():
         print(f"| {row['name']} | {row['params'] / 1e6:.2f} | {row['flops'] / 1e9:.2f} | "
               f"{row['forward_median'] * 1e3:.0f} ± {row['forward_spread'] * 1e3:.0f} | "
               f"{row['train_median'] * 1e3:.0f} ± {row['train_spread'] * 1e3:.0f} | "
-              f"{row['memory_mib']:.0f} |")
+              f"{row['memory_mib']:.0f} | {row['page_faults']:.0f} |")
     print('\n| ratio (median of per-round ratios, min-max) | forward | train step | '
           'saved activations |')
     print('|---|---:|---:|---:|')

@@ -134,6 +134,20 @@ def saved_activations_mib(model, x):
     return sum(saved.values()) / 2**20
 
 
+def page_faults_per_step(model, x, steps=3):
+    """Minor page faults per train step (after two warm-up steps): fresh memory the allocator
+    takes from the kernel, each page zeroed on first touch. glibc's malloc hands large freed
+    blocks back (trimming), so a step's big tensors fault again every step unless
+    ``MALLOC_TRIM_THRESHOLD_``/``MALLOC_MMAP_THRESHOLD_`` (or another allocator) keep them."""
+    import resource
+    for _ in range(2):
+        train_time(model, x)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(steps):
+        train_time(model, x)
+    return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / steps
+
+
 def detector_latencies(size, rounds):
     """Median and spread (s) of Faster R-CNN SE-R50 and R50 (our COCO configs, random weights)
     inference on one size x size image, interleaved rounds."""

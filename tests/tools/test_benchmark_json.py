@@ -15,7 +15,7 @@ def test_json_holds_the_measured_rows(tmp_path, capsys):
     saved = json.loads(path.read_text())
     assert [r['name'] for r in saved] == ['ours-se-r50', 'mmdet-resnet50']
     assert saved == [rows['ours-se-r50'], rows['mmdet-resnet50']]  # floats round-trip exactly
-    keys = {'name', 'family', 'forward', 'train', 'params', 'flops', 'memory_mib',
+    keys = {'name', 'family', 'forward', 'train', 'params', 'flops', 'memory_mib', 'page_faults',
             'forward_median', 'forward_spread', 'train_median', 'train_spread'}
     ours, plain = saved
     assert ours['ratios']['mmdet-resnet50']['memory'] == ours['memory_mib'] / plain['memory_mib']
@@ -27,6 +27,7 @@ def test_json_holds_the_measured_rows(tmp_path, capsys):
             assert len(row[key]) == 1 and row[f'{key}_median'] == row[key][0]
             assert row[f'{key}_spread'] == 0 and 0 < row[key][0] < 60
         assert all(math.isfinite(row[k]) and row[k] > 0 for k in ('params', 'flops', 'memory_mib'))
+        assert math.isfinite(row['page_faults']) and row['page_faults'] >= 0
     assert ours['params'] == plain['params'] + SE_PARAMS
     # ResNet-50's 4.1 GFLOPs (multiply-adds) at 224x224, scaled to 64x64
     assert 0.25e9 < plain['flops'] < 0.45e9
