@@ -14,7 +14,8 @@ taken from the kernel), params and FLOPs (MMEngine's counts at the input size, o
 Ratios: ours / plain ResNet (the floor) and ours / each SE peer. With ``--detector-size``, also
 Faster R-CNN SE-R50 vs R50 inference latency end to end. With ``--profile``, the operators where
 our forward and train step spend more time than the plain ResNet's (torch.profiler self CPU
-time): where an SE block's cost comes from. With ``--breakdown``, each pass of an SE block end timed alone per stage (see tools.measure).
+time): where an SE block's cost comes from. With ``--breakdown``, each pass of an SE block end
+timed alone per stage (see tools.measure).
 """
 import argparse
 import json
