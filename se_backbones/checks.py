@@ -33,8 +33,8 @@ def check_number(owner, name, value, positive=True):
 
 def is_flag(value):
     """A bool, numpy's bool or an int 0 or 1 (mmdet and mmseg take any of them as a flag)."""
-    return isinstance(value, bool) or type(value).__name__ == 'bool_' or (
-        is_int(value) and value in (0, 1))
+    numpy_bool = type(value).__module__ == 'numpy' and type(value).__name__ in ('bool', 'bool_')
+    return isinstance(value, bool) or numpy_bool or (is_int(value) and value in (0, 1))
 
 
 def check_bool(owner, name, value):

@@ -201,3 +201,13 @@ def test_random_configs_build_and_run_or_raise(config):
     assert [tuple(f.shape) for f in out] == expected_shapes(kwargs, 32)
     sum(f.sum() for f in out).backward()
     assert x.grad is not None and x.grad.isfinite().all()
+
+
+def test_flags_take_what_mmdet_takes():
+    """mmdet and mmseg read flags by truth value: numpy bools and 0/1 are accepted as bools."""
+    import numpy as np
+    model = SEResNet(depth=18, stage_with_se=(np.True_, 1, 0, np.bool_(False)), with_cp=0,
+                     norm_eval=1)
+    assert model.stage_with_se == (True, True, False, False)
+    assert [layer[0].se_layer is not None for layer in (model.layer1, model.layer3)] == [
+        True, False]
