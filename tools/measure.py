@@ -290,8 +290,8 @@ def se_cost_parts(batch, size, reps=30):
             end_forward=lambda: _forward(scratch, gate, identity, inplace=True),
             end_backward=lambda: _ScaleAddReLU.backward(_Saved(out, gate, identity), grad),
             squeeze_backward=lambda: scratch.add_(grad_gate.expand(shape)))  # autograd's add
-        for name, fn in parts.items():  # a first round: the first ~30 calls on new tensors
-            _median_ms(fn, reps, evict.zero_)  # run up to 4x slower (memory settling)
+        for name, fn in parts.items():  # an untimed first round: first calls on new tensors
+            _median_ms(fn, reps, evict.zero_)  # can run slower (docs/benchmarks.md: malloc)
         row = dict(shape=shape, blocks=blocks,
                    **{name: _median_ms(fn, reps, evict.zero_) for name, fn in parts.items()})
         row['extra'] = (sum(row[k] for k in ('squeeze', 'excite', 'end_forward', 'end_backward',
