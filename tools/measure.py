@@ -2,6 +2,8 @@
 per-operator profiles, params and FLOPs of the backbones it compares (plain ResNet has no SE:
 the ``mmdet-*`` models)."""
 import collections
+import contextlib
+import importlib
 import statistics
 import time
 
@@ -32,6 +34,18 @@ def _ours(name, **kwargs):
     return getattr(se_backbones, name)(out_indices=(0, 1, 2, 3), **kwargs)
 
 
+@contextlib.contextmanager
+def _patched(module, attr, value):
+    """``module.attr = value`` (``module`` by name) inside the block, the old value after."""
+    module = importlib.import_module(module)
+    old = getattr(module, attr)
+    setattr(module, attr, value)
+    try:
+        yield
+    finally:
+        setattr(module, attr, old)
+
+
 class _Patched(torch.nn.Module):
     """Ours with ``module.attr = value`` while the model runs forward (autograd's backward then
     follows the forward's choices)."""
@@ -41,15 +55,8 @@ class _Patched(torch.nn.Module):
         self.model, self.patch = model, (module, attr, value)
 
     def forward(self, x):
-        import importlib
-        module, attr, value = self.patch
-        module = importlib.import_module(module)
-        old = getattr(module, attr)
-        setattr(module, attr, value)
-        try:
+        with _patched(*self.patch):
             return self.model(x)
-        finally:
-            setattr(module, attr, old)
 
 
 def _without_op(model):
@@ -58,9 +65,13 @@ def _without_op(model):
     return _Patched(model, 'se_backbones.layers.scale_add_relu', 'OP', None)
 
 
+# the gate's 1x1 convs run as convs in train steps too, not as F.linear
+CONV_GATE = ('se_backbones.layers.se_layer', 'as_matrix_product', lambda conv_module: False)
+
+
 def _conv_gate(model):
-    """Ours with the gate's 1x1 convs run as convs in train steps too, not as ``F.linear``."""
-    return _Patched(model, 'se_backbones.layers.se_layer', 'as_matrix_product', lambda m: False)
+    """Ours with the gate's 1x1 convs run as convs in train steps too (:data:`CONV_GATE`)."""
+    return _Patched(model, *CONV_GATE)
 
 
 def _timm(name):
@@ -258,18 +269,14 @@ def se_cost_parts(batch, size, reps=30):
     ``out += identity; relu(out)`` and ReLU's backward. ``excite_conv``: the gate's forward and
     backward as 1x1 convs, for comparison (not in ``extra``)."""
     from se_backbones import SELayer
-    from se_backbones.layers import se_layer
     from se_backbones.layers.scale_add_relu import _forward, _ScaleAddReLU
     from se_backbones.layers.squeeze_gate import spatial_mean
     evict = torch.empty(2**25)  # 128 MiB, 4x the largest cache here (L3 32 MiB)
 
     def as_convs(fn):
         def run():
-            old, se_layer.as_matrix_product = se_layer.as_matrix_product, lambda m: False
-            try:
+            with _patched(*CONV_GATE):
                 fn()
-            finally:
-                se_layer.as_matrix_product = old
         return run
 
     rows = []

@@ -57,13 +57,18 @@ def _import(path):
     return module
 
 
+def _disabled():
+    """Whether ``SE_BACKBONES_NO_FUSED_OP`` turns the op off (any value but '' and '0')."""
+    return os.environ.get(DISABLE_ENV, '0') not in ('', '0')
+
+
 def status():
     """(in use, one line saying why) for the compiled op in this process."""
     import sys
     module = sys.modules.get('se_backbones.layers.scale_add_relu')
     if module is not None and module.OP is not None:
         return True, f'in use: {module.OP.__file__}'
-    if os.environ.get(DISABLE_ENV, '0') not in ('', '0'):
+    if _disabled():
         return False, f'not in use: turned off by {DISABLE_ENV}={os.environ[DISABLE_ENV]}'
     if not os.path.exists(library_path()):
         return False, (f'not in use: not built for torch {torch.__version__} (looked for '
@@ -73,7 +78,7 @@ def status():
 
 def load():
     """The compiled op if it has been built for this torch (and is not turned off), else None."""
-    if os.environ.get(DISABLE_ENV, '0') not in ('', '0'):
+    if _disabled():
         return None
     path = library_path()
     if not os.path.exists(path):
