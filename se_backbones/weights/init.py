@@ -1,4 +1,5 @@
 import logging
+import re
 
 from mmengine.logging import print_log
 
@@ -88,18 +89,26 @@ class TimmPretrained:
                           logger='current', level=logging.WARNING)
                 return None
         converted = convert_timm_state_dict(self.model_name, state_dict, strict=self.strict)
+        timm_keys = reference_backbone(arch).state_dict().keys()
+        own = module.state_dict()
+        added = [k for k in own if k not in timm_keys]  # DCN offsets, plugins, ...: config's
         converted, report = check_state_dict(
-            module.state_dict(), converted,
+            {k: v for k, v in own.items() if k not in added}, converted,
             f'TimmPretrained: {self.model_name} does not fit the backbone', self.strict)
         if report:
             print_log(f'{report} (strict=False: these are skipped, {len(converted)} tensors '
                       'load)', logger='current', level=logging.WARNING)
+        if added:
+            print_log(f'TimmPretrained: {len(added)} tensors that the config adds to '
+                      f'{self.model_name} keep the backbone\'s init: {added_keys(added)}',
+                      logger='current', level=logging.INFO)
         return converted
 
     def load(self, module, state_dict):
-        """Load what :meth:`state_dict_for` returned (None: nothing)."""
+        """Load what :meth:`state_dict_for` returned (None: nothing). Every tensor in it was
+        checked to fit; what the config adds (not in timm's weights) keeps its init."""
         if state_dict is not None:
-            module.load_state_dict(state_dict, strict=self.strict)
+            module.load_state_dict(state_dict, strict=False)
 
     def __call__(self, module):
         self.load(module, self.state_dict_for(module))
@@ -107,6 +116,21 @@ class TimmPretrained:
     def __repr__(self):
         return (f'TimmPretrained(model_name={self.model_name!r}, checkpoint={self.checkpoint!r}, '
                 f'missing_ok={self.missing_ok}, strict={self.strict})')
+
+
+def added_keys(keys):
+    """Keys grouped over blocks: ``layer*.*.conv2.conv_offset.weight (13)``.
+
+    Example:
+        >>> added_keys(['layer2.0.conv2.conv_offset.weight', 'layer3.1.conv2.conv_offset.weight',
+        ...             'layer4.0.context_block.conv_mask.bias'])
+        'layer*.*.conv2.conv_offset.weight (2), layer*.*.context_block.conv_mask.bias (1)'
+    """
+    counts = {}
+    for key in keys:
+        pattern = re.sub(r'^layer\d+\.\d+\.', 'layer*.*.', key)
+        counts[pattern] = counts.get(pattern, 0) + 1
+    return ', '.join(f'{k} ({n})' for k, n in counts.items())
 
 
 def is_timm_init(cfg):
