@@ -172,6 +172,30 @@ def check_resnet_args(owner, num_stages, last_stage_blocks, bottleneck, kwargs):
     if a['norm_cfg'].get('type') in ('LN', 'LayerNorm'):  # mmdet's ResNet fails in forward
         fail(owner, 'norm_cfg', a['norm_cfg'], f'a norm for conv feature maps, e.g. '
              f'{", ".join(NORMS)} (LN normalises the last dimension, the width)')
+    check_block_options(owner, a, num_stages, last_stage_blocks, bottleneck)
+    if a['pretrained'] is not None and not isinstance(a['pretrained'], str):
+        fail(owner, 'pretrained', a['pretrained'], "None, a checkpoint path or 'timm://<name>'",
+             TypeError)
+    init_cfg = a['init_cfg']
+    if init_cfg is not None and not (isinstance(init_cfg, dict) or isinstance(
+            init_cfg, list) and all(isinstance(c, dict) for c in init_cfg)):
+        fail(owner, 'init_cfg', init_cfg, 'None, a dict or a list of dicts', TypeError)
+
+
+def check_block_options(owner, a, num_stages, last_stage_blocks, bottleneck):
+    """The rules for what a config adds to the blocks, shared by the backbones and the SE
+    twin: ``dcn`` with ``stage_with_dcn`` (bottlenecks only; no ``conv_cfg`` beside it),
+    ``plugins`` (bottlenecks only, a known position, per-stage flags) and ``multi_grid`` (one
+    rate per block of the last stage). ``a`` holds those arguments, defaults filled in.
+
+    Example:
+        >>> check_block_options('SEResNet', dict(dcn=dict(type='DCN'),
+        ...     stage_with_dcn=(False, True, True, True), conv_cfg=None, plugins=None,
+        ...     multi_grid=None), 4, 2, bottleneck=False)
+        Traceback (most recent call last):
+        ...
+        ValueError: SEResNet: stage_with_dcn must be all False with basic blocks (depth 18, 34: DCN needs bottleneck blocks), got (False, True, True, True)
+    """
     with_dcn = a['stage_with_dcn']
     if not isinstance(with_dcn, (list, tuple)) or len(with_dcn) < num_stages:
         # mmdet indexes it per stage, and checks its length only with dcn set
@@ -201,10 +225,3 @@ def check_resnet_args(owner, num_stages, last_stage_blocks, bottleneck, kwargs):
                 per_stage(owner, 'plugins[].stages', plugin['stages'], num_stages, bool)
     if a['multi_grid'] is not None:
         check_ints(owner, 'multi_grid', a['multi_grid'], length=last_stage_blocks)
-    if a['pretrained'] is not None and not isinstance(a['pretrained'], str):
-        fail(owner, 'pretrained', a['pretrained'], "None, a checkpoint path or 'timm://<name>'",
-             TypeError)
-    init_cfg = a['init_cfg']
-    if init_cfg is not None and not (isinstance(init_cfg, dict) or isinstance(
-            init_cfg, list) and all(isinstance(c, dict) for c in init_cfg)):
-        fail(owner, 'init_cfg', init_cfg, 'None, a dict or a list of dicts', TypeError)
