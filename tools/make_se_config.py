@@ -14,9 +14,10 @@ plugins, with_cp and num_stages; takes depth, style, stem and downsampling from 
 architecture (the weights decide them); and fixes neck/head input widths, the data
 preprocessor's mean/std/RGB order (timm's), init_cfg and a model-level pretrained. Each change
 is printed with its reason. A base that cannot be mapped gets one line naming why, and nothing
-is written. The same function is se_backbones.config_twin.make_se_config.
+is written. The same function is se_backbones.twin.make_se_config.
 """
 import os
+import re
 import sys
 
 if not __package__:  # run as a script: the repo root holds tools.cli
@@ -24,6 +25,23 @@ if not __package__:  # run as a script: the repo root holds tools.cli
 from tools.cli import die, parser, require_file
 
 TOOL = 'make_se_config.py'
+# The library's argument names in its messages, and the flags that set them here.
+FLAGS = ((r'\btimm=', '--timm '), (r'\barch=', '--arch '), (r'\bcheckpoint=', '--checkpoint '),
+         (r'\boverwrite=True', '--force'), (r'\bout=', 'OUT '), (r'\bout is\b', 'OUT is'),
+         (r'\barch_table\(\)', '--list-archs'), (r'\bwithout timm and checkpoint', 'alone'),
+         (r'\barch alone', '--arch alone'))
+
+
+def as_flags(message):
+    """A library message in this command's words: ``timm=NAME`` -> ``--timm NAME``.
+
+    Example:
+        >>> as_flags("out='x.py' exists (overwrite=True replaces it); give timm=NAME")
+        "OUT 'x.py' exists (--force replaces it); give --timm NAME"
+    """
+    for pattern, flag in FLAGS:
+        message = re.sub(pattern, flag, message)
+    return message
 
 
 def parse_args(argv=None):
@@ -64,7 +82,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    from se_backbones.config_twin import TwinError, arch_table, make_se_config
+    from se_backbones.twin import TwinError, arch_table, make_se_config
     if args.list_archs:
         print('\n'.join(arch_table()))
         return None
@@ -72,8 +90,8 @@ def main(argv=None):
         twin = make_se_config(args.base, args.out, arch=args.arch, timm=args.timm,
                               checkpoint=args.checkpoint, overwrite=args.force)
     except TwinError as error:
-        die(TOOL, str(error))
-    print('\n'.join(twin.report()))
+        die(TOOL, as_flags(str(error)))
+    print('\n'.join(map(as_flags, twin.report())))
     return twin
 
 

@@ -103,11 +103,36 @@ def backbone_cfg_from_timm(model_name):
     return dict(type=f'se_backbones.{cls}', **copy.deepcopy(cfg))
 
 
+def resnet_widths(depth, base_channels=64, expansion=None, num_stages=4):
+    """Output channels of each stage of a ResNet-family backbone (mmdet's, mmseg's,
+    mmpretrain's or ours): basic blocks (depth 18, 34) keep their width, bottlenecks expand it
+    4 times.
+
+    Example:
+        >>> resnet_widths(18), resnet_widths(50, num_stages=3)
+        ([64, 128, 256, 512], [256, 512, 1024])
+    """
+    if expansion is None:
+        expansion = 1 if depth in (18, 34) else 4
+    return [base_channels * 2**i * expansion for i in range(num_stages)]
+
+
+def stage_widths(model_name, num_stages=4):
+    """Output channels of each stage of the backbone of a timm SE architecture.
+
+    Example:
+        >>> stage_widths('legacy_seresnet18.in1k'), stage_widths('seresnext101_64x4d')
+        ([64, 128, 256, 512], [256, 512, 1024, 2048])
+    """
+    cfg = backbone_cfg_from_timm(model_name)
+    return resnet_widths(cfg['depth'], cfg.get('base_channels', 64), num_stages=num_stages)
+
+
 def classifier_cfg(backbone, num_classes):
     """An mmpretrain ``ImageClassifier`` config around ``backbone`` (e.g.
     ``backbone_cfg_from_timm(name)``): global pooling and a linear head, as timm's classifier,
     so that a ``convert_timm_state_dict(..., with_classifier=True)`` state dict loads into it."""
-    in_channels = 512 if backbone['depth'] in (18, 34) else 2048
+    in_channels = resnet_widths(backbone['depth'], backbone.get('base_channels', 64))[-1]
     return dict(
         type='ImageClassifier',
         backbone=dict(backbone, out_indices=(3, )),

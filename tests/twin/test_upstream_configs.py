@@ -15,8 +15,9 @@ from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 
 from se_backbones import SEResNet, SEResNeXt, convert_timm_state_dict
-from se_backbones.config_twin import (ARCHS, TIMM_ARCHS, TwinError, arch_of_timm, arch_table,
-                                      fmt, make_se_config, timm_weights)
+from se_backbones.twin import (ARCHS, TwinError, arch_of_timm, arch_table, fmt, make_se_config,
+                               timm_weights)
+from se_backbones.weights.timm_archs import TIMM_ARCHS
 from se_backbones.data import make_toy_shapes
 from se_backbones.engine.runner import own_visualizer, revert_sync_bn
 from se_backbones.weights.equivalence import randomize_
@@ -326,16 +327,16 @@ def test_arch_names_cover_every_timm_architecture_and_the_table_lists_weights():
 
 
 @pytest.mark.parametrize('options, message', [
-    (dict(), 'give --timm NAME'),
+    (dict(), 'give timm=NAME'),
     (dict(arch='se_r50', timm='legacy_seresnet50.in1k'),
-     '--arch se_r50 and --timm legacy_seresnet50.in1k disagree: legacy_seresnet50.in1k has the '
+     'arch=se_r50 and timm=legacy_seresnet50.in1k disagree: legacy_seresnet50.in1k has the '
      'architecture legacy_se_r50'),
     (dict(arch='seresnet50'), "unknown architecture 'seresnet50' (that is timm's name: use "
-     '--arch se_r50'),
+     'arch=se_r50'),
     (dict(arch='se_r5O'), "unknown architecture 'se_r5O' (did you mean se_r50"),
-    (dict(timm='seresnet18'), '--timm seresnet18: timm has no ImageNet weights for seresnet18'),
-    (dict(timm='seresnet50.in22k'), '--timm seresnet50.in22k: timm has no such pretrained tag'),
-    (dict(timm='resnet50'), '--timm resnet50: not an SE architecture'),
+    (dict(timm='seresnet18'), 'timm=seresnet18: timm has no ImageNet weights for seresnet18'),
+    (dict(timm='seresnet50.in22k'), 'timm=seresnet50.in22k: timm has no such pretrained tag'),
+    (dict(timm='resnet50'), 'timm=resnet50: not an SE architecture'),
 ])
 def test_options_that_do_not_choose_a_backbone_are_refused(options, message, tmp_path):
     out = tmp_path / 'twin.py'
@@ -351,7 +352,7 @@ def test_options_that_do_not_choose_a_backbone_are_refused(options, message, tmp
     ('mmdet::faster_rcnn/faster-rcnn_r50-caffe_c4-1x_coco.py', dict(arch='se_r50'),
      "model.roi_head.shared_head is 'ResLayer', a plain ResNet stage"),
     ('mmdet::dcn/faster-rcnn_r50-dconv-c3-c5_fpn_1x_coco.py', dict(arch='se_r18'),
-     'dcn on stages (False, True, True, True), but se_r18 has basic blocks'),
+     'model.backbone (se_r18): stage_with_dcn must be all False with basic blocks'),
     ('mmdet::gn/mask-rcnn_r50_fpn_gn-all_2x_coco.py', dict(timm='seresnet50.a1_in1k'),
      "norm_cfg type 'GN'; timm's weights are BatchNorm"),
     ('mmseg::fastfcn/fastfcn_r50-d32_jpu_psp_4xb4-80k_ade20k-512x512.py', dict(arch='se_r18'),
@@ -398,7 +399,7 @@ def test_the_command_writes_the_twin_and_prints_the_changes(tmp_path, capsys):
     out = tmp_path / 'sub' / 'retina_se_r18.py'
     twin = main([CASES['retina_r18'][0], str(out), '--arch', 'legacy_se_r18'])
     printed = capsys.readouterr().out
-    assert 'UNTRAINED' in printed and 'legacy_seresnet18.in1k (--timm)' in printed
+    assert 'UNTRAINED' in printed and 'legacy_seresnet18.in1k (--timm NAME)' in printed
     assert printed.strip().endswith(f'wrote {out}')
     assert Config.fromfile(str(out)).model.backbone.init_cfg is None
     assert twin.model_name is None
@@ -409,12 +410,13 @@ def test_the_command_writes_the_twin_and_prints_the_changes(tmp_path, capsys):
     assert 'act_before_se' not in Config.fromfile(str(out)).model.backbone  # se_r18 now
 
 
-def test_a_local_base_is_inherited_by_relative_path(tmp_path):
+def test_a_relative_local_base_is_inherited_relative_to_the_twin(tmp_path, monkeypatch):
     base = tmp_path / 'mine.py'
     base.write_text("_base_ = 'mmdet::retinanet/retinanet_r50_fpn_1x_coco.py'\n"
                     "custom_imports = dict(imports='os.path', allow_failed_imports=False)\n")
     out = tmp_path / 'twins' / 'mine_se.py'
-    make_se_config(str(base), str(out), timm='seresnet50.a1_in1k')
+    monkeypatch.chdir(tmp_path)
+    make_se_config('mine.py', str(out), timm='seresnet50.a1_in1k')
     text = out.read_text()
     assert "_base_ = '../mine.py'" in text
     assert "imports=['os.path', 'se_backbones']" in text  # the base's imports kept
