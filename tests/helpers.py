@@ -21,3 +21,19 @@ def assert_same_outputs(a, b, x, atol=1e-6):
 
 def num_params(model):
     return sum(p.numel() for p in model.parameters())
+
+
+def saved_mib(model, x):
+    """MiB that autograd keeps for the backward of ``model(x)`` in train mode: the distinct
+    storages its saved-tensor hooks see, parameters left out."""
+    weights = {p.untyped_storage().data_ptr() for p in model.parameters()}
+    storages = {}
+
+    def keep(t):
+        s = t.untyped_storage()
+        storages.setdefault(s.data_ptr(), s.nbytes())
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(keep, lambda t: t):
+        model.train()(x)
+    return sum(n for ptr, n in storages.items() if ptr not in weights) / 2**20

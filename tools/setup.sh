@@ -59,17 +59,9 @@ sys.exit(any(u.find_spec(m) is None for m in sys.argv[1:]))' \
     mmcv mmengine mmdet mmseg mmpretrain timm pytest se_backbones 2>/dev/null
 }
 
-# The optional compiled SE block end (cached per torch version and source; a no-op when built).
-# Without it everything works, with a slower train step: a failed build warns, it does not fail.
-build_fused_op() {
-  "$1/bin/python" -m se_backbones.build_ops >>"${SETUP_LOG:-/dev/null}" 2>&1 \
-    || log "WARNING: the compiled SE block end did not build (no C++ compiler?); the PyTorch formulas run instead: same results, slower train step. Retry: $1/bin/python -m se_backbones.build_ops -v --force"
-}
-
 FINGERPRINT=$(fingerprint)
 if [ -f "$LINK/.se_backbones_setup" ] && [ "$(cat "$LINK/.se_backbones_setup")" = "$FINGERPRINT" ] \
     && installed "$LINK"; then
-  build_fused_op "$LINK"
   log "environment up to date ($LINK -> $(readlink -f "$LINK"))"
   return 0 2>/dev/null || exit 0
 fi
@@ -207,8 +199,6 @@ step why_pip_failed "check that every installed package has its dependencies (pi
   pip check
 step why_import_failed "check imports (mmcv.ops, mmdet, mmseg, mmpretrain, timm, se_backbones)" \
   "$PY" -c 'import mmcv.ops, mmdet.models, mmseg.models, mmpretrain.models, timm, se_backbones'
-log "compile the SE block end (python -m se_backbones.build_ops, about 40 s once per torch)"
-build_fused_op "$NEW"
 echo "$FINGERPRINT" > "$NEW/.se_backbones_setup"
 
 # --- switch .venv to it (one rename), then drop environments older than the previous one ----

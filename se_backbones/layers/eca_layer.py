@@ -2,10 +2,10 @@ import math
 
 import torch.nn as nn
 from mmcv.cnn import build_activation_layer
-from mmengine.model import BaseModule
 
 from ..checks import check_number, check_positive_int, fail, is_int
 from ..registry import MODELS
+from .attention import ChannelAttention
 from .squeeze_gate import check_squeeze, gate_cfg, is_fusable, squeeze
 
 
@@ -22,8 +22,10 @@ def eca_kernel_size(channels, gamma=2, b=1):
 
 
 @MODELS.register_module()
-class ECALayer(BaseModule):
+class ECALayer(ChannelAttention):
     """Efficient Channel Attention (Wang et al., `ECA-Net <https://arxiv.org/abs/1910.03151>`_).
+
+    A :class:`~se_backbones.layers.attention.ChannelAttention` without a reduction ratio.
 
     Squeeze by global pooling, then a 1-D convolution of kernel ``k`` across the channels (local
     cross-channel interaction, no dimensionality reduction, ``k`` weights in all) and a gate.
@@ -63,12 +65,13 @@ class ECALayer(BaseModule):
         self.conv = nn.Conv1d(1, 1, kernel_size, padding=(kernel_size - 1) // 2, bias=False)
         self.activate = build_activation_layer(act_cfg)
 
+    @property
+    def keeps_input(self):
+        """Max pooling keeps its input for backward; the mean does not."""
+        return self.squeeze != 'avg'
+
     def gate(self, x):
         """The attention of ``x`` (N, C, H, W): one factor per channel, (N, C, 1, 1)."""
         n, c = x.shape[:2]
         y = self.conv(squeeze(x, self.squeeze).view(n, 1, c))
         return self.activate(y).view(n, c, 1, 1)
-
-    def forward(self, x):
-        """Scale ``x`` channel-wise by its attention."""
-        return x * self.gate(x)

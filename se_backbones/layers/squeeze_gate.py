@@ -41,6 +41,18 @@ def records_grad(x):
     return not (is_exporting() or is_compiling())
 
 
+LOW_PRECISION = (torch.float16, torch.bfloat16)
+
+
+def mean_hw(x):
+    """The mean over H, W of ``x`` (N, C, H, W) -> (N, C, 1, 1), summed in float32 for float16
+    and bfloat16 inputs (a float16 sum of a large map overflows; mmdet PR #9670's AMP NaN) and
+    returned in ``x``'s dtype."""
+    if x.dtype in LOW_PRECISION:
+        return x.mean((2, 3), keepdim=True, dtype=torch.float32).to(x.dtype)
+    return x.mean((2, 3), keepdim=True)
+
+
 class _BroadcastGradMean(torch.autograd.Function):
     """The mean over H, W that keeps nothing for backward and whose gradient is a broadcast
     view of the (N, C, 1, 1) one: autograd adds it into the branch's gradient in place, where
@@ -49,7 +61,7 @@ class _BroadcastGradMean(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x):
         ctx.shape = x.shape
-        return x.mean((2, 3), keepdim=True)
+        return mean_hw(x)
 
     @staticmethod
     def backward(ctx, grad):
@@ -57,12 +69,19 @@ class _BroadcastGradMean(torch.autograd.Function):
 
 
 def spatial_mean(x):
-    """The mean over H, W of ``x`` (N, C, H, W) -> (N, C, 1, 1), keeping nothing for backward
-    where autograd records it: the fused SE block end relies on the squeeze not keeping the
-    branch (torch 2.1's own ``mean`` keeps its input)."""
+    """The mean over H, W of ``x`` (N, C, H, W) -> (N, C, 1, 1) (:func:`mean_hw`), keeping
+    nothing for backward where autograd records it in eager mode: the fused SE block end relies
+    on the squeeze not keeping the branch (torch 2.1's own ``mean`` keeps its input). Traces,
+    exports and ``torch.compile`` see the plain ``mean``.
+
+    Example:
+        >>> x = torch.full((1, 2, 64, 64), 60000.0, dtype=torch.float16)
+        >>> spatial_mean(x).flatten().tolist()
+        [60000.0, 60000.0]
+    """
     if records_grad(x):
         return _BroadcastGradMean.apply(x)
-    return x.mean((2, 3), keepdim=True)
+    return mean_hw(x)
 
 
 def squeeze(x, mode):

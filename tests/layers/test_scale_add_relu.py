@@ -7,8 +7,7 @@ import se_backbones.backbones.se_blocks as se_blocks
 from se_backbones import SEResNet
 from se_backbones.layers import scale_add_relu
 from se_backbones.layers.scale_add_relu import _ScaleAddReLU
-from tests.helpers import randomize_
-from tools.measure import saved_activations_mib
+from tests.helpers import randomize_, saved_mib
 
 
 def plain(x, gate, identity, inplace=False, shortcut_bn=None):
@@ -59,9 +58,9 @@ def test_block_gradients_equal_the_unfused_ones(kwargs, monkeypatch):
 
 def test_neither_the_scaled_branch_nor_the_shortcut_is_kept_for_backward(monkeypatch):
     model, x = SEResNet(50).train(), torch.randn(1, 3, 64, 64)
-    fused = saved_activations_mib(model, x)
+    fused = saved_mib(model, x)
     monkeypatch.setattr(se_blocks, 'scale_add_relu', plain)
-    unfused = saved_activations_mib(model, x)
+    unfused = saved_mib(model, x)
     # one (C, H, W) float tensor less per SE block, the first block of each stage included:
     # its shortcut (a downsample's BN output) is recomputed from the BN's input in backward
     expected = sum(n * c * (16 // s) ** 2 for n, c, s in

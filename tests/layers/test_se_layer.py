@@ -1,5 +1,3 @@
-import copy
-from unittest import mock
 
 import pytest
 import torch
@@ -61,34 +59,3 @@ def test_loads_mmpretrain_selayer_and_matches():
     torch.testing.assert_close(ours(x), theirs(x), rtol=0, atol=0)
 
 
-def _conv2d_calls(module, *args):
-    """How many times ``F.conv2d`` runs in ``module``'s forward and backward."""
-    with mock.patch.object(torch.nn.functional, 'conv2d',
-                           wraps=torch.nn.functional.conv2d) as conv2d:
-        module(*args).sum().backward()
-    return conv2d.call_count
-
-
-@pytest.mark.parametrize('act_cfg', [None, (dict(type='ReLU'), dict(type='HSigmoid')),
-                                     dict(type='PReLU'), (dict(type='SiLU'), None)])
-def test_gate_convs_as_matrix_products_equal_the_convs(act_cfg):
-    """Where autograd records it, the gate's 1x1 convs run as F.linear, with the convs' results
-    and gradients; inference, hooks on them, another conv type and a trace get the convs."""
-    kwargs = {} if act_cfg is None else dict(act_cfg=act_cfg)
-    fast = randomize_(SELayer(64, ratio=4, **kwargs))
-    slow = copy.deepcopy(fast)
-    slow.conv1.register_forward_hook(lambda *args: None)
-    x = torch.randn(3, 64, 5, 4, requires_grad=True)
-    x2 = x.detach().clone().requires_grad_()
-    assert (_conv2d_calls(fast, x), _conv2d_calls(slow, x2)) == (0, 2)
-    torch.testing.assert_close(fast(x), slow(x2), rtol=1e-6, atol=1e-6)
-    torch.testing.assert_close(x.grad, x2.grad, rtol=1e-5, atol=1e-6)
-    for (name, p), q in zip(fast.named_parameters(), slow.parameters()):
-        torch.testing.assert_close(p.grad, q.grad, rtol=1e-5, atol=1e-6, msg=name)
-    ws = SELayer(64, ratio=4, conv_cfg=dict(type='Conv2dAdaptivePadding'))
-    assert _conv2d_calls(ws, torch.randn(2, 64, 3, 3)) == 2
-    traced = torch.jit.trace(fast, x)
-    assert 'linear' not in str(traced.inlined_graph)
-    with torch.no_grad(), mock.patch.object(torch.nn.functional, 'linear') as linear:
-        fast(x)
-    assert not linear.called  # inference: bit-equal to the convs of timm and mmpretrain

@@ -1,5 +1,8 @@
+import pytest
 import torch
+from packaging.version import Version
 
+from se_backbones import SELayer
 from se_backbones.layers.squeeze_gate import records_grad, spatial_mean
 
 
@@ -26,3 +29,22 @@ def test_records_grad_only_for_eager_autograd():
     assert not records_grad(x.detach())
     with torch.no_grad():
         assert not records_grad(x)
+
+
+@pytest.mark.parametrize('dtype', [torch.float16, torch.bfloat16])
+@pytest.mark.parametrize('grad', [True, False])
+def test_the_squeeze_sums_low_precision_in_float32(dtype, grad):
+    """A large low-precision activation map (49,152 everywhere, 64x64: a float16 sum overflows
+    at 65,504, a bfloat16 one stops growing) squeezes to its mean, in train and inference,
+    through SELayer's gate as well (where this torch has CPU float16 convs): the class of bug
+    of mmdet PR #9670 (AMP NaN from fp16 pooling)."""
+    x = torch.full((2, 8, 64, 64), 49152.0, dtype=dtype, requires_grad=grad)
+    with torch.set_grad_enabled(grad):
+        assert spatial_mean(x).float().unique().tolist() == [49152.0]
+        if dtype == torch.float16 and Version(torch.__version__.split('+')[0]) < Version('2.2'):
+            return  # torch 2.1: "slow_conv2d_cpu" not implemented for 'Half'
+        se = SELayer(8, ratio=2).to(dtype)
+        pooled = []
+        se.conv1.register_forward_pre_hook(lambda module, args: pooled.append(args[0]))
+        se.gate(x)
+    assert pooled[0].dtype == dtype and pooled[0].float().unique().tolist() == [49152.0]
