@@ -10,8 +10,37 @@ ACTIVATIONS = ('ReLU', 'LeakyReLU', 'PReLU', 'ReLU6', 'ELU', 'Sigmoid', 'Tanh', 
 NORMS = ('BN', 'SyncBN', 'GN', 'IN')  # LN normalises the last dim: not for conv maps
 
 
-def fail(owner, name, value, allowed, error=ValueError):
-    raise error(f'{owner}: {name} must be {allowed}, got {value!r}')
+def fail(owner, name, value, allowed, error=ValueError, toolkit=None):
+    """Raise ``error('<owner>: <name> must be <allowed>, got <value>')``; with ``toolkit``, the
+    type mmdet/mmseg raise for the same mistake, the error is an instance of both."""
+    raise error_class(error, toolkit)(f'{owner}: {name} must be {allowed}, got {value!r}')
+
+
+@functools.cache
+def error_class(ours, toolkit=None):
+    """An exception class that is both ``ours`` and ``toolkit``, so that code written against
+    the toolkit (``except AssertionError``, ``pytest.raises(KeyError)``) still catches our
+    one-line errors; ``ours`` if ``toolkit`` is None or already one of its bases. Its ``str``
+    is the message as given (a ``KeyError``'s would be quoted).
+
+    Example:
+        >>> error = error_class(ValueError, KeyError)('SEResNet: depth must be one of 18, 50')
+        >>> isinstance(error, ValueError), isinstance(error, KeyError), str(error)
+        (True, True, 'SEResNet: depth must be one of 18, 50')
+    """
+    if toolkit is None or issubclass(ours, toolkit):
+        return ours
+    try:
+        return type(f'{ours.__name__}[{toolkit.__name__}]', (ours, toolkit), {
+            '__module__': ours.__module__, '__str__': BaseException.__str__,
+            '__reduce__': lambda self: (_rebuild_error, (ours, toolkit, self.args))})
+    except TypeError:  # two C layouts (e.g. OSError and AttributeError): the toolkit's wins
+        return toolkit
+
+
+def _rebuild_error(ours, toolkit, args):
+    """Unpickles an :func:`error_class` instance (the class is made at run time)."""
+    return error_class(ours, toolkit)(*args)
 
 
 def is_int(value):
@@ -42,19 +71,19 @@ def check_bool(owner, name, value):
         fail(owner, name, value, 'True or False', TypeError)
 
 
-def check_choice(owner, name, value, choices):
+def check_choice(owner, name, value, choices, toolkit=None):
     if isinstance(value, bool) or value not in choices:
-        fail(owner, name, value, 'one of ' + ', '.join(map(repr, choices)))
+        fail(owner, name, value, 'one of ' + ', '.join(map(repr, choices)), toolkit=toolkit)
 
 
-def check_ints(owner, name, value, length=None, minimum=1, maximum=None):
+def check_ints(owner, name, value, length=None, minimum=1, maximum=None, toolkit=None):
     """A sequence of ints in ``[minimum, maximum]``, of ``length`` items if given."""
     ok = isinstance(value, Sequence) and not isinstance(value, str) and all(
         is_int(v) and v >= minimum and (maximum is None or v <= maximum) for v in value)
     if not ok or (length is not None and len(value) != length) or not value:
         bound = f'>= {minimum}' if maximum is None else f'in [{minimum}, {maximum}]'
         count = f'{length} ints' if length is not None else 'a non-empty sequence of ints'
-        fail(owner, name, value, f'{count} {bound}')
+        fail(owner, name, value, f'{count} {bound}', toolkit=toolkit)
 
 
 def check_known_args(owner, given, allowed, hints=None):
@@ -89,8 +118,8 @@ def check_layer_cfg(owner, name, cfg, kind, optional=False):
     known = {'activation': ACTIVATIONS, 'norm': NORMS, 'conv': ('Conv2d', )}[kind]
     allowed = (f'a dict with a registered {kind} type (e.g. {", ".join(known)})'
                + (' or None' if optional else ''))
-    if not isinstance(cfg, dict) or 'type' not in cfg:
-        fail(owner, name, cfg, allowed, TypeError)
+    if not isinstance(cfg, dict) or 'type' not in cfg:  # mmcv: TypeError, KeyError if no type
+        fail(owner, name, cfg, allowed, TypeError, KeyError if isinstance(cfg, dict) else None)
     from mmcv.cnn import build_activation_layer, build_conv_layer, build_norm_layer
     try:
         if kind == 'activation':
@@ -102,7 +131,8 @@ def check_layer_cfg(owner, name, cfg, kind, optional=False):
             build_conv_layer(cfg, 8, 8, 1)
     except (KeyError, TypeError, ValueError, AssertionError) as error:
         reason = _unregistered(cfg['type']) or ' '.join(str(error).split())[:200]
-        raise ValueError(f'{owner}: {name} must be {allowed}, got {cfg!r} ({reason})') from None
+        raise error_class(ValueError, type(error))(
+            f'{owner}: {name} must be {allowed}, got {cfg!r} ({reason})') from None
 
 
 def _unregistered(layer_type):
@@ -121,14 +151,14 @@ def _unregistered(layer_type):
 
 # mmdet/mmseg ResNet arguments
 
-def per_stage(owner, name, value, num_stages, kind):
+def per_stage(owner, name, value, num_stages, kind, toolkit=None):
     """``value`` for each stage: a scalar broadcast, or a sequence of ``num_stages`` items."""
     values = tuple(value) if isinstance(value, (list, tuple)) else (value, ) * num_stages
     ok = all(is_flag(v) if kind is bool else is_int(v) and v > 0 for v in values)
     if len(values) != num_stages or not ok:
         item = 'bool' if kind is bool else 'positive int'
         fail(owner, name, value, f'one {item} or {num_stages} of them (one per stage, '
-             f'num_stages={num_stages})')
+             f'num_stages={num_stages})', toolkit=toolkit)
     return tuple(map(bool, values)) if kind is bool else values
 
 
@@ -156,12 +186,14 @@ def check_resnet_args(owner, num_stages, last_stage_blocks, bottleneck, kwargs):
     for name in ('strides', 'dilations'):
         if name not in kwargs and len(a[name]) != num_stages:  # the 4-stage default
             fail(owner, name, a[name], f'{num_stages} ints, one per stage (the default is for 4 '
-                 f'stages: with num_stages={num_stages} set strides and dilations too)')
-        check_ints(owner, name, a[name], length=num_stages)
-    check_ints(owner, 'out_indices', a['out_indices'], minimum=0, maximum=num_stages - 1)
+                 f'stages: with num_stages={num_stages} set strides and dilations too)',
+                 toolkit=AssertionError)
+        check_ints(owner, name, a[name], length=num_stages, toolkit=AssertionError)
+    check_ints(owner, 'out_indices', a['out_indices'], minimum=0, maximum=num_stages - 1,
+               toolkit=AssertionError)
     if len(set(a['out_indices'])) != len(a['out_indices']):
         fail(owner, 'out_indices', a['out_indices'], 'distinct stage indices')
-    check_choice(owner, 'style', a['style'], ('pytorch', 'caffe'))
+    check_choice(owner, 'style', a['style'], ('pytorch', 'caffe'), toolkit=AssertionError)
     for name in ('deep_stem', 'avg_down', 'norm_eval', 'contract_dilation', 'with_cp',
                  'zero_init_residual'):
         check_bool(owner, name, a[name])
@@ -194,24 +226,26 @@ def check_block_options(owner, a, num_stages, last_stage_blocks, bottleneck):
         ...     multi_grid=None), 4, 2, bottleneck=False)
         Traceback (most recent call last):
         ...
-        ValueError: SEResNet: stage_with_dcn must be all False with basic blocks (depth 18, 34: DCN needs bottleneck blocks), got (False, True, True, True)
+        ValueError[AssertionError]: SEResNet: stage_with_dcn must be all False with basic blocks (depth 18, 34: DCN needs bottleneck blocks), got (False, True, True, True)
     """
     with_dcn = a['stage_with_dcn']
     if not isinstance(with_dcn, (list, tuple)) or len(with_dcn) < num_stages:
         # mmdet indexes it per stage, and checks its length only with dcn set
         fail(owner, 'stage_with_dcn', with_dcn, f'a sequence of {num_stages} bools (one per '
-             f'stage), e.g. {(True, ) * num_stages}')
+             f'stage), e.g. {(True, ) * num_stages}',
+             toolkit=AssertionError if a['dcn'] is not None else None)
     if a['dcn'] is not None:
         if not isinstance(a['dcn'], dict) or 'type' not in a['dcn']:
             fail(owner, 'dcn', a['dcn'], "None or a conv config dict (e.g. dict(type='DCN', "
                  'deform_groups=1, fallback_on_stride=False))', TypeError)
-        with_dcn = per_stage(owner, 'stage_with_dcn', with_dcn, num_stages, bool)
+        with_dcn = per_stage(owner, 'stage_with_dcn', with_dcn, num_stages, bool,
+                             toolkit=AssertionError)
         if any(with_dcn) and not bottleneck:
             fail(owner, 'stage_with_dcn', a['stage_with_dcn'], 'all False with basic blocks '
-                 '(depth 18, 34: DCN needs bottleneck blocks)')
+                 '(depth 18, 34: DCN needs bottleneck blocks)', toolkit=AssertionError)
         if any(with_dcn) and a['conv_cfg'] is not None:
             fail(owner, 'conv_cfg', a['conv_cfg'], 'None with DCN stages (mmdet builds their '
-                 '3x3 convs from dcn)')
+                 '3x3 convs from dcn)', toolkit=AssertionError)
     if a['plugins'] is not None:
         plugins_ok = isinstance(a['plugins'], (list, tuple)) and all(
             isinstance(p, dict) and isinstance(p.get('cfg'), dict)
@@ -219,9 +253,10 @@ def check_block_options(owner, a, num_stages, last_stage_blocks, bottleneck):
         if not plugins_ok or not bottleneck:
             fail(owner, 'plugins', a['plugins'], 'None or a list of dict(cfg=dict(type=...), '
                  f'position=one of {PLUGIN_POSITIONS}, stages=optional), with bottleneck '
-                 'blocks (depth >= 26)')
+                 'blocks (depth >= 26)', toolkit=AssertionError)
         for plugin in a['plugins']:
             if plugin.get('stages') is not None:
-                per_stage(owner, 'plugins[].stages', plugin['stages'], num_stages, bool)
+                per_stage(owner, 'plugins[].stages', plugin['stages'], num_stages, bool,
+                          toolkit=AssertionError)
     if a['multi_grid'] is not None:
         check_ints(owner, 'multi_grid', a['multi_grid'], length=last_stage_blocks)

@@ -7,6 +7,7 @@ from mmcv.cnn import build_conv_layer, build_norm_layer
 from mmdet.models.backbones.resnet import BasicBlock, Bottleneck
 from mmdet.models.backbones.resnext import Bottleneck as ResNeXtBottleneck
 
+from ..checks import error_class
 from ..layers import scale_add_relu
 from ..registry import MODELS
 
@@ -129,7 +130,9 @@ class SEBasicBlock(SEBlockMixin, BasicBlock):
 
 
 class PluginBuildError(Exception):
-    """A plugin config did not build in a block; the backbone reports it as ``plugins``."""
+    """A plugin config did not build in a block; the backbone reports it as ``plugins``. The
+    error raised is also of the type mmdet raised (``AssertionError`` for a duplicate name,
+    ``KeyError`` for an unknown type, ...), so code that catches mmdet's still catches ours."""
 
 
 class SEBottleneck(SEBlockMixin, Bottleneck):
@@ -144,8 +147,8 @@ class SEBottleneck(SEBlockMixin, Bottleneck):
             return super().make_block_plugins(in_channels, plugins)
         except Exception as error:
             reason = ' '.join(str(error).split())[:200]
-            raise PluginBuildError(f'{type(error).__name__} at in_channels={in_channels}: '
-                                   f'{reason}') from error
+            raise error_class(PluginBuildError, type(error))(
+                f'{type(error).__name__} at in_channels={in_channels}: {reason}') from error
 
     def residual(self, x):
         out = self.relu(self.norm1(self.conv1(x)))

@@ -52,7 +52,7 @@ def one_line_build_errors(owner, kwargs):
         yield
     except PluginBuildError as error:
         fail(owner, 'plugins', kwargs.get('plugins'), 'plugin configs that build in every '
-             f'block with distinct names (cfg postfix) ({error})')
+             f'block with distinct names (cfg postfix) ({error})', toolkit=type(error.__cause__))
     except ValueError as error:  # torch's GroupNorm
         if 'divisible by num_groups' not in str(error):
             raise
@@ -178,8 +178,8 @@ class SEResNet(ResNet):
 
     def _check_depth(self, name, depth, num_stages, resnet_args):
         """Check depth, num_stages and the ResNet arguments; return the block class."""
-        check_choice(name, 'depth', depth, sorted(self.arch_settings))
-        check_choice(name, 'num_stages', num_stages, (1, 2, 3, 4))
+        check_choice(name, 'depth', depth, sorted(self.arch_settings), toolkit=KeyError)
+        check_choice(name, 'num_stages', num_stages, (1, 2, 3, 4), toolkit=AssertionError)
         block, stage_blocks = self.arch_settings[depth]
         check_resnet_args(name, num_stages, stage_blocks[num_stages - 1], block.expansion == 4,
                           resnet_args)

@@ -5,7 +5,9 @@ For each configuration ours must build exactly when theirs does. When both build
 same state-dict keys and shapes, the same outputs in eval mode once ours holds theirs' (random)
 weights, and the same train-mode flags and ``requires_grad`` (``frozen_stages``,
 ``norm_eval``, ``norm_cfg.requires_grad``). When theirs refuses (any exception), ours refuses
-with its one-line ``ValueError``/``TypeError('SEResNet: ...')``.
+with its one-line ``ValueError``/``TypeError('SEResNet: ...')``, which is also an instance of
+the type theirs raised (``AssertionError``, ``KeyError``, ...), so code that catches theirs
+catches ours.
 
 Only well-typed values are drawn: values theirs accepts but we reject on purpose (``with_cp=1``,
 ``frozen_stages=5`` with 4 stages, a ``multi_grid`` longer than the last stage) are out of the
@@ -95,6 +97,9 @@ def assert_equivalent(case):
         message = str(our_error)
         assert isinstance(our_error, (ValueError, TypeError)), (
             f'{case}: ours refuses with {type(our_error).__name__}: {our_error}')
+        assert isinstance(our_error, type(their_error)), (
+            f'{case}: theirs raises {type(their_error).__name__}, ours '
+            f'{type(our_error).__name__}, which code catching theirs misses: {our_error}')
         assert message.startswith(f'{case.ours.__name__}:'), f'{case}: {message}'
         assert '\n' not in message, f'{case}: {message!r}'
         return 'refused', f'{type(their_error).__name__}: {str(their_error)[:50]}'
