@@ -20,8 +20,10 @@ import math
 import os
 import re
 
-import cv2
 import numpy as np
+
+# cv2 (opencv-python, which mmcv installs, not a dependency of ours) is imported in the
+# functions that draw, so importing this module needs only what pyproject.toml declares.
 
 CLASSES = ('circle', 'square', 'triangle')
 PALETTE = [(220, 20, 60), (0, 130, 200), (60, 180, 75)]
@@ -30,6 +32,7 @@ VERSION = 2  # bump when the generator changes; a stale root is rewritten
 
 def _shape_mask(kind, size, rng):
     """A binary mask of one shape with its bounding square of side ``size``."""
+    import cv2
     mask = np.zeros((size, size), np.uint8)
     if kind == 'circle':
         cv2.circle(mask, (size // 2, size // 2), size // 2, 1, -1)
@@ -75,6 +78,7 @@ def make_image(rng, height=128, width=128, max_objects=4, sizes=None):
 
 
 def _annotation(mask, label, image_id, ann_id):
+    import cv2
     contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL,
                                    cv2.CHAIN_APPROX_SIMPLE)
     polygons = [c.reshape(-1).astype(float).tolist() for c in contours if len(c) >= 3]
@@ -87,6 +91,7 @@ def _annotation(mask, label, image_id, ann_id):
 
 def write_split(root, split, num_images, seed, size=128):
     """Write ``root/split/*.png`` and ``root/annotations/instances_split.json``."""
+    import cv2
     rng = np.random.default_rng(seed)
     os.makedirs(os.path.join(root, split), exist_ok=True)
     images, annotations = [], []
@@ -105,6 +110,7 @@ def write_split(root, split, num_images, seed, size=128):
 
 def write_segmentation_split(root, split, num_images, seed, size=128):
     """Write ``root/img_dir/split/*.png`` and label maps ``root/ann_dir/split/*.png``."""
+    import cv2
     rng = np.random.default_rng(seed)
     for folder in ('img_dir', 'ann_dir'):
         os.makedirs(os.path.join(root, folder, split), exist_ok=True)
@@ -121,6 +127,7 @@ def write_classification_split(root, split, num_images, seed, size=128):
     """Write ``root/split/<class>/*.png`` with one large shape (half to 7/8 of the side) per
     image: a shape of a few percent of the image is too faint a signal for a from-scratch
     classifier with global pooling (top-1 stayed at chance in 600 iterations)."""
+    import cv2
     rng = np.random.default_rng(seed)
     for name in CLASSES:
         os.makedirs(os.path.join(root, split, name), exist_ok=True)

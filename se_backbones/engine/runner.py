@@ -76,7 +76,8 @@ def toy_hint(path):
             root = path[:path.replace(osp.sep, '/').index(folder) + len(folder)]
             return (f'; generate this toy set with: python -m se_backbones.data.toy_shapes '
                     f'{root}' + ('' if task == 'det' else f' --task {task}'))
-    return '; `bash tools/demo.sh` trains on a generated toy set and needs no dataset.'
+    return ('; to try the tools without a dataset, generate a toy set: python -m '
+            'se_backbones.data.toy_shapes data/toy_shapes (--task seg, --task cls: the others)')
 
 
 

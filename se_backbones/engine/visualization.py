@@ -4,8 +4,10 @@ import glob
 import json
 import os
 
-import cv2
 import numpy as np
+
+# cv2 (opencv-python, which mmcv installs, not a dependency of ours) is imported in the
+# functions that draw, so importing this module needs only what pyproject.toml declares.
 
 
 # validation metrics to plot, and the factor that brings each into [0, 1]
@@ -70,11 +72,13 @@ def plot_curves(work_dir, out_path):
 
 def outlined_rectangle(image, p0, p1, colour, thickness):
     """A box readable on any background: the colour over a black outline."""
+    import cv2
     cv2.rectangle(image, p0, p1, (0, 0, 0), thickness + 2)
     cv2.rectangle(image, p0, p1, colour, thickness)
 
 
 def outlined_text(image, text, origin, colour, size=0.4):
+    import cv2
     cv2.putText(image, text, origin, cv2.FONT_HERSHEY_SIMPLEX, size, (0, 0, 0), 3)
     cv2.putText(image, text, origin, cv2.FONT_HERSHEY_SIMPLEX, size, colour, 1)
 
@@ -82,6 +86,7 @@ def outlined_text(image, text, origin, colour, size=0.4):
 def legend_strip(classes, palette, score_thr):
     """A white strip saying what the boxes are: ground truth, each class's colour, and the
     score threshold of the predictions shown."""
+    import cv2
     font, size, ink = cv2.FONT_HERSHEY_SIMPLEX, 0.4, (30, 30, 30)
     lines = [[('ground truth', (255, 255, 255), 1)],
              [(f'predicted {name}', tuple(int(c) for c in colour[::-1]), 2)
@@ -110,6 +115,7 @@ def stack_padded(images):
 
 
 def plot_segmentation(cfg, checkpoint, out_path, num_images=8):
+    import cv2
     from mmseg.apis import inference_model, init_model
     dataset = cfg.val_dataloader.dataset
     image_dir = os.path.join(dataset.data_root, dataset.data_prefix['img_path'])
@@ -126,6 +132,7 @@ def plot_segmentation(cfg, checkpoint, out_path, num_images=8):
 
 
 def plot_predictions(config, checkpoint, out_path, num_images=8, score_thr=0.5):
+    import cv2
     from mmengine.config import Config
 
     cfg = Config.fromfile(config)

@@ -5,6 +5,7 @@ import re
 
 import torch
 
+from ..registry import MODELS
 from .timm_archs import backbone_cfg_from_timm, timm_arch, timm_stem
 
 # Block keys shared by timm's ResNet and its legacy SENet; the rest is kept as it is.
@@ -27,9 +28,8 @@ _CLASSIFIER = re.compile(r'^(?:fc|last_linear)\.')
 @functools.lru_cache(maxsize=None)
 def reference_backbone(arch):
     """The backbone of a supported timm architecture, built on the meta device (no memory):
-    the keys and shapes a conversion must produce. (Imported here: the backbones import this
-    package for ``pretrained='timm://...'``.)"""
-    from ..registry import MODELS
+    the keys and shapes a conversion must produce. Built by name through the registry, so
+    this package imports no backbone module (the backbones import it for ``timm://``)."""
     with torch.device('meta'):
         return MODELS.build(backbone_cfg_from_timm(arch))
 
