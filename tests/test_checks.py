@@ -2,12 +2,13 @@
 allowed; random valid ones build and run (hypothesis)."""
 import re
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from se_backbones import SELayer, SEResNet, SEResNeXt
+from se_backbones import ECALayer, SELayer, SEResNet, SEResNeXt
 
 # (class, arguments, error type, the argument named in the message, what the message allows)
 BAD = [
@@ -113,6 +114,21 @@ BAD = [
     (SEResNeXt, dict(depth=18), ValueError, 'depth', 'one of 26, 50, 101, 152'),
     (SEResNeXt, dict(depth=50, groups=0), ValueError, 'groups', 'a positive int'),
     (SEResNeXt, dict(depth=50, base_width='4'), ValueError, 'base_width', 'a positive int'),
+    # what each refusal says, word for word where a user reads a list or a range
+    (ECALayer, dict(channels=16, b='1'), ValueError, 'b', 'must be a number, got'),
+    (SEResNet, dict(depth=50, frozen_stages=-2), ValueError, 'frozen_stages',
+     r'an int in \[-1, 4\], got -2$'),
+    (SEResNet, dict(depth=18, with_cp=np.int64(2)), TypeError, 'with_cp', 'True or False'),
+    (SEResNet, dict(depth=50, norm_cfg=None), TypeError, 'norm_cfg',
+     r'a dict with a registered norm type \(e\.g\. BN, SyncBN, GN, IN\), got None$'),
+    (SELayer, dict(channels=16, conv_cfg=dict(type='Conv3x3')), ValueError, 'conv_cfg',
+     r"registered conv type \(e\.g\. Conv2d\) or None, got \{'type': 'Conv3x3'\} "
+     r"\('Conv3x3' is not registered; did you mean 'Conv3d'\?\)$"),
+    (SELayer, dict(channels=16, act_cfg=(dict(type='ReLU', foo=1), dict(type='Sigmoid'))),
+     ValueError, r'act_cfg\[0\]', r'registered activation type \(e\.g\. ReLU, LeakyReLU, .*GELU\)'
+     r" or None, got .* \(ReLU\.__init__\(\) got an unexpected keyword argument 'foo'\)$"),
+    (SEResNet, dict(depth=50, num_stages=2), ValueError, 'strides must be 2 ints',
+     r'got \(1, 2, 2, 2\)$'),
 ]
 
 
@@ -125,7 +141,11 @@ def test_bad_argument_is_named_with_what_is_allowed(cls, kwargs, error, name, al
     message = str(info.value)
     assert '\n' not in message
     assert message.startswith(f'{cls.__name__}:') or message.startswith('SELayer:')
-    assert re.search(name, message) and re.search(allowed, message), message
+    # whole words: a misspelt name or text in the message ('XXstyleXX') does not pass
+    assert re.search(rf'(?<!\w){name}(?!\w)', message), message
+    assert re.search(rf'(?<!\w){allowed}', message), message
+    if name in kwargs and 'unknown argument' not in message:  # the value given, quoted back
+        assert f'got {kwargs[name]!r}' in message, message
 
 
 # --- property-based: random combinations, valid ones build and run, invalid ones raise ------
@@ -211,3 +231,25 @@ def test_flags_take_what_mmdet_takes():
     assert model.stage_with_se == (True, True, False, False)
     assert [layer[0].se_layer is not None for layer in (model.layer1, model.layer3)] == [
         True, False]
+
+
+def test_a_valid_conv_cfg_builds_and_runs():
+    """conv_cfg=dict(type='Conv2d'), the documented default spelled out, is accepted."""
+    x = torch.randn(1, 3, 32, 32)
+    model = SEResNet(depth=18, conv_cfg=dict(type='Conv2d'), out_indices=(3, )).eval()
+    assert tuple(model(x)[0].shape) == (1, 512, 1, 1)
+    layer = SELayer(channels=16, conv_cfg=dict(type='Conv2d'))
+    assert layer(torch.randn(1, 16, 4, 4)).shape == (1, 16, 4, 4)
+
+
+@pytest.mark.parametrize('num_stages', [1, 4])
+def test_frozen_stages_may_name_every_stage(num_stages):
+    """frozen_stages=num_stages is allowed (every stage and the stem frozen); one more is
+    refused."""
+    args = dict(depth=18, num_stages=num_stages, strides=(1, 2, 2, 2)[:num_stages],
+                dilations=(1, ) * num_stages, out_indices=(num_stages - 1, ))
+    model = SEResNet(**args, frozen_stages=num_stages)
+    model.train()
+    assert not any(p.requires_grad for p in model.parameters())
+    with pytest.raises(ValueError, match=rf'frozen_stages must be an int in \[-1, {num_stages}\]'):
+        SEResNet(**args, frozen_stages=num_stages + 1)

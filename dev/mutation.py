@@ -1,0 +1,289 @@
+"""Mutation testing with mutmut, one module at a time, each with the tests that mirror it.
+
+mutmut (configured in pyproject.toml's ``[tool.mutmut]``) mutates every operator, constant,
+argument and call of the functions and methods of a module, and runs the tests that reach each
+mutated function. A mutant is *killed* when a test fails, *survives* when they all pass (a hole
+in the tests, or a change nothing can observe: an *equivalent* mutant, listed with its reason
+in docs/mutation_testing.md), *times out*, or has *no tests* (no selected test calls it).
+
+This script runs mutmut per module with that module's own test selection (``MODULES``: the
+test files mirroring it, seconds per run instead of the whole suite's minutes), in a work dir
+``mutants/runs/<module>/`` that keeps mutmut's results between runs (a rerun only tests what
+changed), and prints per module: mutants, killed, survivors documented as equivalent,
+survivors not documented, timeouts, no tests, time.
+
+    python dev/mutation.py --list                       # the modules and their tests
+    python dev/mutation.py se_backbones/checks.py       # one module (or several)
+    python dev/mutation.py --all --budget 3600          # every module, stop after an hour
+    python dev/mutation.py --changed origin/main        # modules a change touched (and the
+                                                        # modules whose tests it touched)
+    python dev/mutation.py se_backbones/checks.py --survivors   # each survivor's diff
+    python dev/mutation.py --all --fresh --markdown     # from scratch; a Markdown table
+
+Exit status 0 when every module run has no undocumented survivor, no mutant without tests and
+timeouts at most 5 % of its mutants; 1 otherwise; 2 for a usage error. A run stopped by the
+budget says so (its results are kept: the next run goes on from there).
+
+mutmut runs with one worker (``--jobs``), under ``nice`` (``--nice``), with one thread per
+math library (OMP_NUM_THREADS=1): mutmut's timeout is a CPU-time limit relative to the tests'
+own duration, and multi-threaded torch spends CPU seconds faster than wall seconds.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RUNS = os.path.join(ROOT, 'mutants', 'runs')
+EQUIVALENTS_DOC = os.path.join(ROOT, 'docs', 'mutation_testing.md')
+LINKED = ('se_backbones', 'tools', 'tests', 'configs', 'dev')  # what a work dir sees
+TIMEOUT_SHARE = 0.05  # timeouts above this share of a module's mutants fail the run
+
+# module -> the pytest arguments selecting the tests that should catch its bugs: the test
+# files mirroring it, and those of its callers where those say what a user sees
+MODULES = {
+    # the hypothesis test builds 60 models: too slow per mutant; its kills have fast tests too
+    'se_backbones/checks.py': ['tests/test_checks.py', '-k', 'not random_configs'],
+    'se_backbones/registry.py': ['tests/test_registry.py'],
+    'se_backbones/data/toy_shapes.py': ['tests/data'],
+    'se_backbones/engine/hooks.py': ['tests/engine/test_hooks.py',
+                                     'tests/engine/test_rng_isolation.py'],
+    'se_backbones/engine/runner.py': ['tests/engine/test_runner.py'],
+    'se_backbones/engine/visualization.py': ['tests/tools/test_plot_results.py'],
+    'se_backbones/weights/files.py': ['tests/weights/test_files.py',
+                                      'tests/weights/test_init.py'],
+    'se_backbones/weights/equivalence.py': ['tests/weights/test_timm_equivalence.py'],
+    'se_backbones/weights/convert.py': ['tests/weights/test_convert.py'],
+    'se_backbones/weights/init.py': ['tests/weights/test_init.py',
+                                     'tests/weights/test_init_default.py',
+                                     'tests/weights/test_init_added.py'],
+    'se_backbones/weights/timm_archs.py': ['tests/weights/test_timm_archs.py'],
+    'tools/cli.py': ['tests/tools/test_cli.py'],
+    'tools/convert_timm.py': ['tests/tools/test_convert_timm.py'],
+    'tools/summary.py': ['tests/tools/test_summary.py'],
+    'tools/train.py': ['tests/tools/test_train.py'],
+    'tools/test.py': ['tests/tools/test_train.py'],
+    'tools/make_se_config.py': ['tests/tools/test_cli.py', 'tests/twin'],
+}
+
+
+def module_slug(module):
+    return module[:-len('.py')].replace('/', '.')
+
+
+def documented_equivalents(path=EQUIVALENTS_DOC):
+    """Mutant names listed as equivalent in the doc: table rows starting with a backquoted
+    ``module.x_function__mutmut_N`` name."""
+    if not os.path.isfile(path):
+        return set()
+    with open(path, encoding='utf-8') as f:
+        return set(re.findall(r'^\|\s*`([\w.ǁ]+__mutmut_\d+)`', f.read(), re.MULTILINE))
+
+
+def pyproject_for(module, tests):
+    """The repo's pyproject.toml with ``[tool.mutmut]`` narrowed to ``module`` and ``tests``."""
+    with open(os.path.join(ROOT, 'pyproject.toml'), encoding='utf-8') as f:
+        text = f.read()
+    lines, kept, section = text.splitlines(), [], None
+    for line in lines:
+        header = re.match(r'^\s*\[([^\]]+)\]\s*$', line)
+        if header:
+            section = header.group(1).strip()
+        if section != 'tool.mutmut':
+            kept.append(line)
+    import tomllib
+    config = dict(tomllib.loads(text).get('tool', {}).get('mutmut', {}))
+    config.update(only_mutate=[module], pytest_add_cli_args_test_selection=list(tests),
+                  use_git_change_detection=False)
+    body = '\n'.join(f'{key} = {json.dumps(value)}' for key, value in config.items())
+    return '\n'.join(kept) + f'\n\n[tool.mutmut]\n{body}\n'
+
+
+def prepare(module, tests, fresh):
+    """The module's work dir: links to the repo's sources and tests, and its pyproject."""
+    work = os.path.join(RUNS, module_slug(module))
+    if fresh and os.path.isdir(work):
+        shutil.rmtree(work)
+    os.makedirs(work, exist_ok=True)
+    for name in LINKED:
+        link = os.path.join(work, name)
+        if not os.path.islink(link):
+            os.symlink(os.path.relpath(os.path.join(ROOT, name), work), link)
+    with open(os.path.join(work, 'pyproject.toml'), 'w', encoding='utf-8') as f:
+        f.write(pyproject_for(module, tests))
+    return work
+
+
+def results(work, module):
+    """mutmut's exit code per mutant of ``module`` (None: not run yet)."""
+    meta = os.path.join(work, 'mutants', module + '.meta')
+    if not os.path.isfile(meta):
+        return {}
+    with open(meta, encoding='utf-8') as f:
+        return json.load(f)['exit_code_by_key']
+
+
+def status(exit_code):
+    from mutmut.stats import status_by_exit_code
+    return status_by_exit_code[exit_code]
+
+
+def summarize(module, codes, equivalents, seconds, stopped):
+    statuses = {name: status(code) for name, code in codes.items()}
+    survived = sorted(n for n, s in statuses.items() if s == 'survived')
+    row = dict(module=module, mutants=len(statuses),
+               killed=sum(s in ('killed', 'caught by type check') for s in statuses.values()),
+               equivalent=sum(n in equivalents for n in survived),
+               survived=[n for n in survived if n not in equivalents],
+               timeouts=sorted(n for n, s in statuses.items() if s == 'timeout'),
+               no_tests=sorted(n for n, s in statuses.items() if s == 'no tests'),
+               other=sorted(n for n, s in statuses.items() if s not in (
+                   'killed', 'caught by type check', 'survived', 'timeout', 'no tests')),
+               seconds=seconds, stopped=stopped)
+    row['ok'] = (not row['survived'] and not row['no_tests'] and not row['other']
+                 and len(row['timeouts']) <= TIMEOUT_SHARE * max(row['mutants'], 1)
+                 and not stopped)
+    return row
+
+
+def run_module(module, tests, args, deadline, equivalents):
+    work = prepare(module, tests, args.fresh)
+    env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1',
+               PYTHONDONTWRITEBYTECODE='1')
+    command = [sys.executable, '-m', 'mutmut', 'run', '--max-children', str(args.jobs)]
+    if args.rerun:  # mutmut keeps a result; a mutant named explicitly is tested again
+        command += [n for n, code in results(work, module).items()
+                    if status(code) in ('survived', 'timeout', 'no tests')]
+        if command[-1] == str(args.jobs):
+            return summarize(module, results(work, module), equivalents, 0.0, False)
+    start, stopped = time.monotonic(), False
+    with open(os.path.join(work, 'run.log'), 'w', encoding='utf-8') as log:
+        process = subprocess.Popen(command, cwd=work, env=env, stdout=log,
+                                   stderr=subprocess.STDOUT, start_new_session=True,
+                                   preexec_fn=lambda: os.nice(args.nice))
+        try:
+            process.wait(timeout=max(deadline - time.monotonic(), 1))
+        except subprocess.TimeoutExpired:  # the budget: mutmut saves what it has on SIGINT
+            stopped = True
+            os.killpg(process.pid, signal.SIGINT)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+    row = summarize(module, results(work, module), equivalents, time.monotonic() - start,
+                    stopped)
+    if process.returncode not in (0, None) and not stopped and not row['mutants']:
+        row['other'] = [f'mutmut failed (exit {process.returncode}): see {work}/run.log']
+        row['ok'] = False
+    return row
+
+
+def changed_modules(base):
+    """Modules whose source, or whose selected tests, differ from ``base`` (committed or
+    not), and new files."""
+    def git(*argv):
+        return subprocess.run(['git', *argv], cwd=ROOT, capture_output=True, text=True,
+                              check=True).stdout.split()
+    files = set(git('diff', '--name-only', base, '--')) | set(
+        git('ls-files', '--others', '--exclude-standard'))
+    return [m for m, tests in MODULES.items()
+            if m in files or any(f == t or f.startswith(t.rstrip('/') + '/')
+                                 for f in files for t in tests)]
+
+
+def show_survivors(work, names):
+    for name in names:
+        diff = subprocess.run([sys.executable, '-m', 'mutmut', 'show', name], cwd=work,
+                              capture_output=True, text=True).stdout
+        print(diff.rstrip() + '\n')
+
+
+def table(rows, markdown):
+    head = ('module', 'mutants', 'killed', 'equivalent', 'survived', 'timeouts', 'no tests',
+            'time')
+    body = [(r['module'], r['mutants'], r['killed'], r['equivalent'], len(r['survived']),
+             len(r['timeouts']), len(r['no_tests']),
+             f"{r['seconds'] / 60:.1f} min" + (' (stopped)' if r['stopped'] else ''))
+            for r in rows]
+    if markdown:
+        lines = ['| ' + ' | '.join(head) + ' |', '|---' + '|---:' * (len(head) - 1) + '|']
+        lines += ['| ' + ' | '.join(map(str, row)) + ' |' for row in body]
+    else:
+        widths = [max(len(str(x)) for x in col) for col in zip(head, *body)]
+        lines = ['  '.join(str(x).ljust(w) if i == 0 else str(x).rjust(w)
+                           for i, (x, w) in enumerate(zip(row, widths)))
+                 for row in (head, *body)]
+    return '\n'.join(lines)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog='dev/mutation.py', description=__doc__.split('\n')[0])
+    p.add_argument('modules', nargs='*', help='modules to mutate (paths from the repo root)')
+    p.add_argument('--all', action='store_true', help='every module of MODULES')
+    p.add_argument('--changed', metavar='BASE',
+                   help='the modules a change since BASE (a git revision) touched')
+    p.add_argument('--budget', type=float, default=None, metavar='SECONDS',
+                   help='stop after this long in all (results so far are kept)')
+    p.add_argument('--jobs', type=int, default=1, help='mutmut workers (default: 1)')
+    p.add_argument('--nice', type=int, default=19, help='niceness of mutmut (default: 19)')
+    p.add_argument('--fresh', action='store_true', help="discard a module's earlier results")
+    p.add_argument('--rerun', action='store_true',
+                   help='test again only the survivors, timeouts and mutants without tests of '
+                        'an earlier run (after adding tests)')
+    p.add_argument('--survivors', action='store_true',
+                   help='print the diff of every undocumented survivor and timeout')
+    p.add_argument('--markdown', action='store_true', help='print the table as Markdown')
+    p.add_argument('--json', metavar='PATH', help='write the results to PATH')
+    p.add_argument('--list', action='store_true', help='print the modules and their tests')
+    args = p.parse_args(argv)
+    if args.list:
+        for module, tests in MODULES.items():
+            print(f'{module}: {" ".join(tests)}')
+        return 0
+    unknown = [m for m in args.modules if m not in MODULES]
+    if unknown:
+        p.error(f'not in MODULES: {", ".join(unknown)} (see --list)')
+    if args.all + bool(args.modules) + (args.changed is not None) != 1:
+        p.error('name modules, or give --all or --changed BASE (one of them)')
+    if args.jobs < 1 or (args.budget is not None and args.budget <= 0):
+        p.error('--jobs and --budget must be positive')
+    try:
+        import mutmut  # noqa: F401
+    except ImportError:
+        print("mutation.py: mutmut is not installed: pip install -e '.[dev]'", file=sys.stderr)
+        return 2
+    modules = (list(MODULES) if args.all else args.modules if args.modules
+               else changed_modules(args.changed))
+    if not modules:
+        print('mutation.py: no module changed')
+        return 0
+    deadline = time.monotonic() + (args.budget if args.budget is not None else float('inf'))
+    equivalents, rows = documented_equivalents(), []
+    for module in modules:
+        if time.monotonic() >= deadline:
+            print(f'{module}: not run (budget spent)')
+            continue
+        row = run_module(module, MODULES[module], args, deadline, equivalents)
+        rows.append(row)
+        print(table([row], False).splitlines()[1], flush=True)
+        if args.survivors:
+            show_survivors(os.path.join(RUNS, module_slug(module)),
+                           row['survived'] + row['timeouts'] + row['no_tests'])
+    print()
+    print(table(rows, args.markdown))
+    total = sum(r['seconds'] for r in rows)
+    print(f'\n{sum(r["mutants"] for r in rows)} mutants in {total / 60:.1f} min')
+    if args.json:
+        with open(args.json, 'w', encoding='utf-8') as f:
+            json.dump(rows, f, indent=1)
+    return 0 if rows and all(r['ok'] for r in rows) else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())
