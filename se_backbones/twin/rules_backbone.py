@@ -46,7 +46,7 @@ def architecture(ctx):
     written.update({k: target.pop(k) for k in ('groups', 'base_width') if k in target})
     written.update(target, style=target.get('style', 'pytorch'))
     why = f"{ctx.target.timm_arch}'s architecture: the weights decide it"
-    ref = dict(ours, **written, expansion=blocks(ctx.target.timm_arch)[1])
+    ref = {**ours, 'groups': 1, **written, 'expansion': blocks(ctx.target.timm_arch)[1]}
     shown = {'type': (explicit.get('type'), f'{ctx.target.arch}, {why}')}
     shown.update({k: (old.get(k), why) for k in ('depth', 'style', 'deep_stem', 'avg_down')
                   if old.get(k) != ref.get(k)})

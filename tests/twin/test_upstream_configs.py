@@ -8,20 +8,17 @@ import subprocess
 import sys
 
 import pytest
-import timm
 import torch
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
-from mmengine.runner import Runner
 
 from se_backbones import SEResNet, SEResNeXt, convert_timm_state_dict
+from se_backbones.engine.runner import revert_sync_bn
 from se_backbones.twin import (ARCHS, TwinError, arch_of_timm, arch_table, fmt, make_se_config,
                                timm_weights)
 from se_backbones.weights.timm_archs import TIMM_ARCHS
-from se_backbones.data import make_toy_shapes
-from se_backbones.engine.runner import own_visualizer, revert_sync_bn
-from se_backbones.weights.equivalence import randomize_
-from tests.configs.toy import CONFIGS, DATA_KEYS, ROOT, TOY, TrainStepProbe, toy_options
+from tests.configs.toy import ROOT
+from tests.twin.toy_steps import check_loaded, save_timm, train_step
 
 IMAGENET = ([123.675, 116.28, 103.53], [58.395, 57.12, 57.375])
 
@@ -195,10 +192,7 @@ def test_changes_are_printed_with_their_reasons(twins):
 @pytest.fixture(scope='module')
 def timm_file(tmp_path_factory):
     """A randomized timm seresnet50 state dict (random BN statistics too): no network here."""
-    path = str(tmp_path_factory.mktemp('timm') / 'seresnet50.pth')
-    torch.manual_seed(0)
-    torch.save(randomize_(timm.create_model('seresnet50')).state_dict(), path)
-    return path
+    return save_timm('seresnet50', tmp_path_factory.mktemp('timm'))
 
 
 def test_the_same_timm_weights_load_identically_through_two_twins(timm_file, tmp_path):
@@ -227,87 +221,19 @@ def test_the_same_timm_weights_load_identically_through_two_twins(timm_file, tmp
 
 # --- one train step on the toy sets ----------------------------------------------------------
 
-def run_one_step(cfg):
-    runner = Runner.from_cfg(own_visualizer(cfg))
-    probe = TrainStepProbe()
-    runner.register_hook(probe)
-    runner.train()
-    assert runner.iter == 1
-    return runner, probe
-
-
-def check_loaded(probe, timm_file):
-    """Before the step the backbone held the timm file's weights."""
-    expected = convert_timm_state_dict('seresnet50', torch.load(timm_file))
-    for key, (value, _) in probe.before.items():
-        if key.startswith('backbone.'):
-            assert torch.equal(value, expected[key[len('backbone.'):]]), key
-
-
-def test_detection_twin_trains_a_step_on_the_toy_set(timm_file, toy_root, tmp_path):
-    """The FCOS (Caffe-style R50) twin with the timm file, on the toy COCO set (3 classes)."""
-    out = str(tmp_path / 'fcos_twin.py')
-    make_se_config(CASES['fcos_caffe'][0], out, arch='se_r50', checkpoint=timm_file)
-    cfg = Config.fromfile(out)
-    toy = Config.fromfile(TOY)
-    for key in DATA_KEYS:
-        cfg[key] = toy[key]
-    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=1, val_interval=10)
-    cfg.optim_wrapper = toy.optim_wrapper
-    cfg.model.bbox_head.num_classes = 3
-    cfg.merge_from_dict(dict(toy_options(toy_root, str(tmp_path / 'work')),
-                             **{'train_cfg.val_interval': 10}))
-    runner, probe = run_one_step(cfg)
-    assert {'backbone', 'neck', 'bbox_head'} <= set(probe.check(runner))
-    check_loaded(probe, timm_file)
-
-
-def test_segmentation_twin_trains_a_step_on_toy_label_maps(timm_file, tmp_path):
-    root = str(tmp_path / 'seg') + '/'
-    make_toy_shapes(root, num_train=4, num_val=2, size=64, task='seg')
-    out = str(tmp_path / 'psp_twin.py')
-    make_se_config(CASES['pspnet'][0], out, arch='se_r50', checkpoint=timm_file)
-    cfg = Config.fromfile(out)
-    toy = Config.fromfile(os.path.join(CONFIGS, 'toy', 'pspnet_se_r50-d8_toy.py'))
-    for key in ('train_dataloader', 'val_dataloader', 'val_evaluator', 'default_hooks',
-                'log_processor', 'env_cfg', 'optim_wrapper'):
-        cfg[key] = toy[key]
-    cfg.model.data_preprocessor.size = (64, 64)
-    cfg.model.decode_head.num_classes = cfg.model.auxiliary_head.num_classes = 4
-    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=1, val_interval=10)
-    cfg.param_scheduler = []
-    for split in ('train', 'val'):
-        cfg[f'{split}_dataloader'].update(batch_size=2, num_workers=0, persistent_workers=False)
-        cfg[f'{split}_dataloader'].dataset.data_root = root
-    cfg.work_dir = str(tmp_path / 'work')
-    revert_sync_bn(cfg.model)
-    runner, probe = run_one_step(cfg)
-    assert set(probe.check(runner)) == {'backbone', 'decode_head', 'auxiliary_head'}
-    check_loaded(probe, timm_file)
-
-
-def test_classification_twin_trains_a_step_on_toy_shapes(timm_file, tmp_path):
-    root = str(tmp_path / 'cls') + '/'
-    make_toy_shapes(root, num_train=6, num_val=3, size=64, task='cls')
-    out = str(tmp_path / 'cls_twin.py')
-    make_se_config(CASES['resnet50_cls'][0], out, timm='seresnet50.a1_in1k',
-                   checkpoint=timm_file)
-    cfg = Config.fromfile(out)
-    toy = Config.fromfile(os.path.join(CONFIGS, 'toy', 'seresnet50_toy_cls.py'))
-    for key in ('train_dataloader', 'val_dataloader', 'val_evaluator', 'test_dataloader',
-                'test_evaluator', 'default_hooks', 'log_processor', 'optim_wrapper'):
-        cfg[key] = toy[key]
-    cfg.data_preprocessor.num_classes = 3
-    cfg.model.head.update(num_classes=3, topk=(1, ))
-    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=1, val_interval=10)
-    cfg.param_scheduler = []
-    for split in ('train', 'val', 'test'):
-        cfg[f'{split}_dataloader'].update(batch_size=3, num_workers=0, persistent_workers=False)
-        cfg[f'{split}_dataloader'].dataset.data_root = root
-    cfg.work_dir = str(tmp_path / 'work')
-    runner, probe = run_one_step(cfg)
-    assert set(probe.check(runner)) == {'backbone', 'head'}
-    check_loaded(probe, timm_file)
+@pytest.mark.parametrize('case, options', [
+    ('fcos_caffe', dict(arch='se_r50')),  # a Caffe-style R50 with the file's weights
+    ('pspnet', dict(arch='se_r50')),
+    ('resnet50_cls', dict(timm='seresnet50.a1_in1k')),
+])
+def test_twin_trains_a_step_on_the_toy_set(case, options, timm_file, toy_root, tmp_path):
+    base = CASES[case][0]
+    out = str(tmp_path / 'twin.py')
+    make_se_config(base, out, checkpoint=timm_file, **options)
+    runner, probe = train_step(out, toolkit(base), tmp_path, toy_root)
+    assert {'backbone', {'mmdet': 'bbox_head', 'mmseg': 'decode_head',
+                         'mmpretrain': 'head'}[toolkit(base)]} <= set(probe.check(runner))
+    check_loaded(probe, 'seresnet50', timm_file)
 
 
 # --- options and refusals --------------------------------------------------------------------
