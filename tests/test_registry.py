@@ -75,3 +75,59 @@ def test_a_misspelled_scoped_type_gets_did_you_mean():
     assert HOOKS.get('Nothing') is None
     with pytest.raises(KeyError, match='RNGStateHook'):
         HOOKS.get('RNGStatehook')
+
+
+def test_each_toolkit_builds_ours_in_process_by_scoped_and_bare_name():
+    """What the subprocess test shows, in this process: a scoped name, and in mmdet's and
+    mmseg's scope a bare one, build our class, which runs."""
+    import mmdet.registry
+    import mmseg.registry
+    import torch
+    from mmengine.registry import DefaultScope
+
+    from se_backbones import SEResNet
+    for scope, registry in [('mmdet', mmdet.registry.MODELS), ('mmseg', mmseg.registry.MODELS)]:
+        with DefaultScope.overwrite_default_scope(scope):
+            for name in ('se_backbones.SEResNet', 'SEResNet'):
+                model = registry.build(dict(type=name, depth=18, out_indices=(3, ))).eval()
+                assert type(model) is SEResNet
+                assert tuple(model(torch.randn(1, 3, 32, 32))[0].shape) == (1, 512, 1, 1)
+
+
+def test_only_close_undotted_names_get_did_you_mean():
+    """A name not close enough ('SENet26' to SENet154) and a dotted one (an import path) miss
+    as MMEngine's do: None from get, MMEngine's KeyError from build."""
+    import mmdet.registry
+    import pytest
+    from mmengine.registry import DefaultScope
+
+    from se_backbones.registry import MODELS
+    assert MODELS.get('SENet26') is None
+    assert MODELS.get('mm.SEResnet') is None
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        with pytest.raises(KeyError, match='is not in the'):
+            mmdet.registry.MODELS.build(dict(type='se_backbones.SENet26'))
+
+
+def test_register_bare_names_leaves_a_toolkit_its_own_classes():
+    """A new name is registered in mmdet's and mmseg's MODELS and builds there; a name the
+    toolkit has (ResNet) stays the toolkit's."""
+    import mmdet.registry
+    import mmseg.registry
+    from torch import nn
+
+    from se_backbones.registry import register_bare_names
+
+    class SEBareNameProbe(nn.Module):
+        pass
+
+    class ResNet(nn.Module):
+        pass
+
+    assert register_bare_names([SEBareNameProbe, ResNet]) == [
+        ('mmdet', 'SEBareNameProbe'), ('mmseg', 'SEBareNameProbe')]
+    for registry in (mmdet.registry.MODELS, mmseg.registry.MODELS):
+        assert registry.get('SEBareNameProbe') is SEBareNameProbe
+        assert registry.get('ResNet') is not ResNet
+    assert register_bare_names([SEBareNameProbe]) == [  # again: still ours, registered again
+        ('mmdet', 'SEBareNameProbe'), ('mmseg', 'SEBareNameProbe')]
