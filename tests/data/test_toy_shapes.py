@@ -3,9 +3,11 @@ stays beside the new set."""
 import json
 import os
 
+import numpy as np
 import pytest
 
 from se_backbones.data import make_toy_shapes
+from se_backbones.data.toy_shapes import make_image
 
 
 def pngs(folder):
@@ -63,3 +65,95 @@ def test_switching_task_removes_the_other_tasks_files_and_nothing_else(tmp_path)
     assert sorted(os.listdir(root)) == ['VERSION', 'notes.txt', 'train', 'val']
     assert sorted(os.listdir(os.path.join(root, 'train'))) == [
         'circle', 'notes.txt', 'square', 'triangle']
+
+
+def read(path):
+    import cv2
+    image = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+    assert image is not None, path
+    return image
+
+
+def test_det_boxes_areas_and_classes_are_those_of_the_visible_shapes(tmp_path):
+    """Each COCO box is the tight box of its polygon (the visible part), within the image; the
+    area is at most the box's; categories are the three shapes, ids 1-3."""
+    root = str(tmp_path / 'toy')
+    make_toy_shapes(root, num_train=6, num_val=2, size=64, task='det')
+    with open(os.path.join(root, 'annotations', 'instances_train.json')) as f:
+        coco = json.load(f)
+    assert coco['categories'] == [dict(id=1, name='circle'), dict(id=2, name='square'),
+                                  dict(id=3, name='triangle')]
+    assert all((image['height'], image['width']) == (64, 64) for image in coco['images'])
+    assert all(read(os.path.join(root, 'train', image['file_name'])).shape == (64, 64, 3)
+               for image in coco['images'])
+    assert len(coco['annotations']) >= 6 and [a['id'] for a in coco['annotations']] == list(
+        range(1, len(coco['annotations']) + 1))
+    for ann in coco['annotations']:
+        x0, y0, w, h = ann['bbox']
+        assert w > 0 and h > 0 and x0 >= 0 and y0 >= 0 and x0 + w <= 64 and y0 + h <= 64
+        xs = [x for polygon in ann['segmentation'] for x in polygon[0::2]]
+        ys = [y for polygon in ann['segmentation'] for y in polygon[1::2]]
+        assert x0 <= min(xs) <= max(xs) <= x0 + w - 1 and y0 <= min(ys) <= max(ys) <= y0 + h - 1
+        assert 30 <= ann['area'] <= w * h and ann['category_id'] in (1, 2, 3)
+        assert ann['iscrowd'] == 0
+    # the same draws as the writer's (seed 0): each box is the tight box of the visible pixels
+    rng = np.random.default_rng(0)
+    for image in coco['images']:
+        pixels, objects = make_image(rng, 64, 64)
+        assert (read(os.path.join(root, 'train', image['file_name']))[:, :, ::-1] == pixels).all()
+        expected = []
+        for label, mask in objects:
+            ys, xs = np.nonzero(mask)
+            expected.append((label + 1, [int(xs.min()), int(ys.min()), int(xs.max() - xs.min()) + 1,
+                                         int(ys.max() - ys.min()) + 1], float(mask.sum())))
+        assert [(a['category_id'], a['bbox'], a['area']) for a in coco['annotations']
+                if a['image_id'] == image['id']] == expected
+
+
+def test_val_images_differ_from_train_and_a_seed_gives_the_same_set(tmp_path):
+    """val is drawn with its own seed (seed + 1): none of its images is a training image; the
+    same arguments give the same files, another seed other images."""
+    def images(root, split):
+        folder = os.path.join(root, split)
+        return [read(os.path.join(folder, f)).tobytes() for f in pngs(folder)]
+    a, b, c = (str(tmp_path / name) for name in 'abc')
+    for root, seed in ((a, 0), (b, 0), (c, 1)):
+        make_toy_shapes(root, num_train=4, num_val=4, size=32, seed=seed, task='det')
+    assert not set(images(a, 'val')) & set(images(a, 'train'))
+    assert images(a, 'train') == images(b, 'train') and images(a, 'val') == images(b, 'val')
+    assert images(c, 'train') != images(a, 'train')
+    assert images(c, 'train') == images(a, 'val')  # seed 1's train is seed 0's val
+
+
+def test_seg_label_maps_name_the_shapes_where_the_image_shows_them(tmp_path):
+    """Label maps are 0 (background) and 1-3 (the shape classes), of the image's size; the
+    labelled pixels differ from the background."""
+    root = str(tmp_path / 'toy')
+    make_toy_shapes(root, num_train=8, num_val=2, size=48, task='seg')
+    found = set()
+    for name in pngs(os.path.join(root, 'ann_dir', 'train')):
+        labels = read(os.path.join(root, 'ann_dir', 'train', name))
+        image = read(os.path.join(root, 'img_dir', 'train', name))
+        assert labels.shape == (48, 48) and image.shape == (48, 48, 3)
+        assert set(labels.flat) <= {0, 1, 2, 3}
+        found |= set(labels.flat)
+    assert found == {0, 1, 2, 3}
+
+
+def test_cls_images_hold_one_large_shape_of_their_folder_s_class(tmp_path):
+    """One shape per image, half to 7/8 of the side: most of the image is not background."""
+    root = str(tmp_path / 'toy')
+    make_toy_shapes(root, num_train=9, num_val=3, size=32, task='cls')
+    counts = {name: len(pngs(os.path.join(root, 'train', name)))
+              for name in ('circle', 'square', 'triangle')}
+    assert sum(counts.values()) == 9 and sum(n > 0 for n in counts.values()) >= 2
+    for name in counts:
+        for f in pngs(os.path.join(root, 'train', name)):
+            assert read(os.path.join(root, 'train', name, f)).shape == (32, 32, 3)
+
+
+def test_an_unknown_task_is_one_line_naming_the_tasks(tmp_path):
+    with pytest.raises(ValueError, match=r"^make_toy_shapes: task must be one of "
+                                         r"\['cls', 'det', 'seg'\], got 'coco'$"):
+        make_toy_shapes(str(tmp_path), task='coco')
+    assert not os.listdir(tmp_path)
