@@ -141,15 +141,26 @@ def test_seg_label_maps_name_the_shapes_where_the_image_shows_them(tmp_path):
 
 
 def test_cls_images_hold_one_large_shape_of_their_folder_s_class(tmp_path):
-    """One shape per image, half to 7/8 of the side: most of the image is not background."""
+    """One shape per image, of half to 7/8 of the side, filed under its class: the writer's
+    draws (seed 0) in order; a folder of the user's that is there already is kept."""
     root = str(tmp_path / 'toy')
+    os.makedirs(os.path.join(root, 'train', 'circle'))
+    with open(os.path.join(root, 'train', 'circle', 'notes.txt'), 'w') as f:
+        f.write('mine')
     make_toy_shapes(root, num_train=9, num_val=3, size=32, task='cls')
-    counts = {name: len(pngs(os.path.join(root, 'train', name)))
-              for name in ('circle', 'square', 'triangle')}
-    assert sum(counts.values()) == 9 and sum(n > 0 for n in counts.values()) >= 2
-    for name in counts:
-        for f in pngs(os.path.join(root, 'train', name)):
-            assert read(os.path.join(root, 'train', name, f)).shape == (32, 32, 3)
+    rng, written = np.random.default_rng(0), 0
+    while written < 9:
+        pixels, objects = make_image(rng, 32, 32, max_objects=1, sizes=(16, 28))
+        if not objects:
+            continue
+        assert len(objects) == 1
+        name = ('circle', 'square', 'triangle')[objects[0][0]]
+        path = os.path.join(root, 'train', name, f'{written:06d}.png')
+        assert (read(path)[:, :, ::-1] == pixels).all(), path
+        written += 1
+    assert sum(len(pngs(os.path.join(root, 'train', name)))
+               for name in ('circle', 'square', 'triangle')) == 9
+    assert os.path.isfile(os.path.join(root, 'train', 'circle', 'notes.txt'))
 
 
 def test_an_unknown_task_is_one_line_naming_the_tasks(tmp_path):
