@@ -50,7 +50,8 @@ def test_equivalents_are_read_from_the_doc(mutation, tmp_path):
                    '| `se_backbones.checks.x_fail__mutmut_2` | a | b |\n'
                    'text `se_backbones.checks.x_fail__mutmut_3` outside the table\n')
     assert mutation.documented_equivalents(str(doc)) == {
-        'se_backbones.registry.xǁ_Registryǁget__mutmut_17', 'se_backbones.checks.x_fail__mutmut_2'}
+        'se_backbones.registry.xǁ_Registryǁget__mutmut_17',
+        'se_backbones.checks.x_fail__mutmut_2'}
     assert mutation.documented_equivalents(str(tmp_path / 'none.md')) == set()
 
 
