@@ -5,12 +5,13 @@ data with an SE backbone of ours and ImageNet SE weights from timm.
 its backbone (``_delete_=True``). The twin is made by small rules (:mod:`.rules_backbone`,
 :mod:`.rules_model`, :mod:`.widths`), each a function of the base config that returns
 :class:`Change` s with their reasons; what cannot be mapped raises :class:`TwinError` naming
-why, before anything is written. ``tools/make_se_config.py`` is its command line.
+why (also an instance of the type the toolkit raises for the same mistake, where it differs),
+before anything is written. ``tools/make_se_config.py`` is its command line.
 """
 from .archs import ARCHS, arch_of_timm, arch_table, timm_weights
-from .changes import Change, Twin, TwinError, TwinTypeError
+from .changes import Change, Twin, TwinError
 from .make import RULES, make_se_config
 from .render import fmt
 
-__all__ = ['ARCHS', 'RULES', 'Change', 'Twin', 'TwinError', 'TwinTypeError', 'arch_of_timm',
-           'arch_table', 'fmt', 'make_se_config', 'timm_weights']
+__all__ = ['ARCHS', 'RULES', 'Change', 'Twin', 'TwinError', 'arch_of_timm', 'arch_table', 'fmt',
+           'make_se_config', 'timm_weights']

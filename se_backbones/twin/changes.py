@@ -11,10 +11,6 @@ class TwinError(ValueError):
     why, in the library's argument names. Nothing has been written."""
 
 
-class TwinTypeError(TwinError, TypeError):
-    """A TwinError about an argument of the wrong type (a TypeError, as the toolkits raise)."""
-
-
 def plain(value):
     """ConfigDicts and lists as plain dicts and lists (tuples kept).
 

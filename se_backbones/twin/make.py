@@ -43,8 +43,8 @@ def make_se_config(base, out=None, arch=None, timm=None, checkpoint=None, overwr
 
     Example:
         >>> twin = make_se_config('mmpretrain::resnet/resnet50_8xb32_in1k.py', arch='se_r18')
-        >>> [str(c) for c in twin.changes if c.key == 'model.head.in_channels']
-        ['model.head.in_channels: 2048 -> 512 (se_r18 widths [512] at out_indices (3,), not [2048])']
+        >>> [(c.old, c.new) for c in twin.changes if c.key == 'model.head.in_channels']
+        [(2048, 512)]
     """
     if out is not None:
         check_out(base, out, overwrite)

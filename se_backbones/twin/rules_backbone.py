@@ -2,10 +2,10 @@
 :class:`~.changes.Change` s of ``model.backbone`` (or raises a TwinError naming why the base
 cannot be mapped). ``model.backbone`` is replaced (``_delete_=True``): the architecture comes
 from the target, the training settings from the base."""
-from ..checks import check_block_options, resnet_defaults
+from ..checks import check_block_options, error_class, resnet_defaults
 from .archs import blocks
 from .base import class_defaults
-from .changes import KEPT, SET, Change, TwinError, TwinTypeError
+from .changes import KEPT, SET, Change, TwinError
 
 WHERE = 'model.backbone'
 # Kept from the base: how the backbone is trained and where it samples, not what it is.
@@ -115,10 +115,8 @@ def kept_fit_target(ctx):
         raise TwinError(f'{owner}: dcn and plugins are not supported by SENet-154 blocks')
     try:
         check_block_options(owner, a, num_stages, counts[min(num_stages, 4) - 1], expansion > 1)
-    except TypeError as error:
-        raise TwinTypeError(str(error)) from None
-    except ValueError as error:
-        raise TwinError(str(error)) from None
+    except (TypeError, ValueError) as error:  # a TwinError of the type the toolkit raises
+        raise error_class(TwinError, type(error))(str(error)) from None
     if not ctx.target.pretrained:
         return []
     untrained = f'arch={ctx.target.arch} without timm and checkpoint maps it untrained'

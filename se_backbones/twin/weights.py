@@ -29,8 +29,9 @@ def choose_target(arch=None, timm=None, checkpoint=None):
     does not choose a backbone, or a checkpoint that is not the chosen architecture's.
 
     Example:
-        >>> choose_target(timm='legacy_seresnet18.in1k')[0]
-        Target(arch='legacy_se_r18', timm_arch='legacy_seresnet18', model_name='legacy_seresnet18.in1k', checkpoint=None)
+        >>> target, notes = choose_target(timm='legacy_seresnet18.in1k')
+        >>> target.arch, target.timm_arch, target.checkpoint, notes
+        ('legacy_se_r18', 'legacy_seresnet18', None, [])
     """
     if arch is None and timm is None:
         raise TwinError(CHOOSE)
@@ -44,7 +45,7 @@ def choose_target(arch=None, timm=None, checkpoint=None):
             raise TwinError(
                 f'arch={arch} and timm={timm} disagree: {timm} has the architecture '
                 f'{from_name} ({describe(ARCHS[from_name])}), {arch} is '
-                f'{describe(ARCHS[arch])}; drop arch, it follows from timm')
+                f'{describe(ARCHS[arch])}; drop arch={arch}, it follows from timm={timm}')
         arch = from_name
     timm_arch = resolve_arch(arch)
     if checkpoint is not None:

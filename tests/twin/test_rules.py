@@ -1,7 +1,7 @@
 """Each twin rule alone: a base config (a model dict) in, Changes or a refusal out."""
 import pytest
 
-from se_backbones.twin import TwinError, TwinTypeError
+from se_backbones.twin import TwinError
 from se_backbones.twin.context import context
 from se_backbones.twin.rules_backbone import (architecture, frozen_note, init, kept,
                                               kept_fit_target, refuse_c4_layout)
@@ -57,7 +57,7 @@ def test_training_settings_are_kept_and_unknown_arguments_refused():
      'senet154', None, TwinError, 'dcn and plugins are not supported by SENet-154 blocks'),
     (dict(R50, plugins=dict(cfg=1)), 'se_r50', None, TwinError, 'plugins must be None or a list'),
     (dict(R50, dcn='DCN', stage_with_dcn=(False, True, True, True)), 'se_r50', None,
-     TwinTypeError, 'dcn must be None or a conv config dict'),
+     TypeError, 'dcn must be None or a conv config dict'),
     (dict(R50, multi_grid=(1, 2)), 'se_r50', None, TwinError, 'multi_grid must be 3 ints'),
     (dict(R50, norm_cfg=dict(type='GN', num_groups=32)), 'se_r50', 'seresnet50.a1_in1k',
      TwinError, "norm_cfg type 'GN'; timm's weights are BatchNorm .*: arch=se_r50 without timm"),
@@ -66,8 +66,9 @@ def test_training_settings_are_kept_and_unknown_arguments_refused():
 ])
 def test_kept_settings_that_do_not_suit_the_target_are_refused(backbone, arch, model_name,
                                                                error, message):
-    with pytest.raises(error, match=message):
+    with pytest.raises(error, match=message) as raised:
         kept_fit_target(context(dict(backbone=backbone), arch=arch, model_name=model_name))
+    assert isinstance(raised.value, TwinError)  # the command's one line
 
 
 def test_kept_settings_that_suit_the_target_pass():
