@@ -15,7 +15,7 @@ def assert_same_outputs(a, b, x, atol=1e-6):
     """Both models give the same features for ``x``, in eval mode."""
     out_a, out_b = outputs(a, x), outputs(b, x)
     assert len(out_a) == len(out_b)
-    for fa, fb in zip(out_a, out_b):
+    for fa, fb in zip(out_a, out_b, strict=True):
         torch.testing.assert_close(fa, fb, rtol=0, atol=atol)
 
 

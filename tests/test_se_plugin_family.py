@@ -90,7 +90,7 @@ def test_se_plugin_builds_runs_and_acts_in(name):
             torch.nn.init.constant_(m.conv2.conv.bias, -20.0)
         after = model(x)
     assert [f.shape for f in before] == [f.shape for f in after]
-    assert any(not torch.allclose(a, b) for a, b in zip(before, after))
+    assert any(not torch.allclose(a, b) for a, b in zip(before, after, strict=True))
     extra = sum(num_params(m) for m in modules)
     assert extra > 0
     if name in ('ResNet', 'ResNetV1d', 'ResNeXt', 'Res2Net', 'ResNeSt', 'DetectoRS_ResNet',

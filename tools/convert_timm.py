@@ -44,8 +44,7 @@ def main(argv=None):
     import torch
     from mmengine.config import Config
 
-    from se_backbones import (backbone_cfg_from_timm, convert_timm_state_dict,
-                              load_state_dict_file)
+    from se_backbones import backbone_cfg_from_timm, convert_timm_state_dict, load_state_dict_file
     from se_backbones.weights.timm_archs import classifier_cfg
     try:
         state_dict = convert_timm_state_dict(

@@ -98,7 +98,7 @@ def main(argv=None):
         shapes = ' '.join('x'.join(map(str, shape)) for shape in r['stage_shapes'])
         print(f"| {r['name']} | {r['type']} | {r['params'] / 1e6:.3f} | "
               f"{r['flops'] / 1e9:.3f} | {shapes} |")
-    for plain, se in zip(rows[::2], rows[1::2]):
+    for plain, se in zip(rows[::2], rows[1::2], strict=True):
         print(f"{se['name']} vs {plain['name']}: +{(se['params'] - plain['params']) / 1e6:.3f}M "
               f"params ({se['params'] / plain['params'] - 1:+.1%}), "
               f"+{(se['flops'] - plain['flops']) / 1e6:.1f}M FLOPs "

@@ -10,7 +10,6 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 
-
 def setup_cpu_ddp(cfg):
     """MMEngine's DDP assumes CUDA (``torch.cuda.set_device``, ``device_ids=[rank]``): on CPU
     join torchrun's process group with gloo first and wrap the model without device ids."""

@@ -48,14 +48,15 @@ def plot_curves(work_dir, out_path):
                 'decode.loss_ce', 'aux.loss_ce'):
         points = [(r['step'], r[key]) for r in train if key in r]
         if points:
-            ax_loss.plot(*zip(*points), label=key)
+            ax_loss.plot(*zip(*points, strict=True), label=key)
             plotted.append(key)
     for key, scale in METRICS.items():
         points = [(r['step'], r[key] / scale) for r in val if key in r]
         if points:
-            ax_map.plot(*zip(*points), 'o-', label=key if scale == 1 else f'{key} / {scale}')
+            label = key if scale == 1 else f'{key} / {scale}'
+            ax_map.plot(*zip(*points, strict=True), 'o-', label=label)
             plotted.append(key)
-    for ax, rows, what in ((ax_loss, train, 'training loss'), (ax_map, val, 'validation metric')):
+    for ax, what in ((ax_loss, 'training loss'), (ax_map, 'validation metric')):
         if ax.lines:
             ax.legend()
         else:  # said on the panel and in the log, not an empty legend or an IndexError
@@ -90,7 +91,7 @@ def legend_strip(classes, palette, score_thr):
     font, size, ink = cv2.FONT_HERSHEY_SIMPLEX, 0.4, (30, 30, 30)
     lines = [[('ground truth', (255, 255, 255), 1)],
              [(f'predicted {name}', tuple(int(c) for c in colour[::-1]), 2)
-              for name, colour in zip(classes, palette)],
+              for name, colour in zip(classes, palette, strict=False)],  # a palette may be longer
              [(f'labels: class and score; predictions shown if score >= {score_thr:.2f}', None,
                0)]]
     widths = [sum(30 * bool(c) + cv2.getTextSize(t, font, size, 1)[0][0] + 14 for t, c, _ in line)
@@ -158,7 +159,7 @@ def plot_predictions(config, checkpoint, out_path, num_images=8, score_thr=0.5):
                 x, y, w, h = (np.array(ann['bbox']) * scale).astype(int)
                 outlined_rectangle(image, (x, y), (x + w, y + h), (255, 255, 255), 1)
         for box, label, score in zip(pred.bboxes.numpy(), pred.labels.numpy(),
-                                     pred.scores.numpy()):
+                                     pred.scores.numpy(), strict=True):
             if score < score_thr:
                 continue
             x0, y0, x1, y1 = (box * scale).astype(int)

@@ -25,6 +25,8 @@ _STEM_RULES = {
                     (r'^layer0\.conv3\.', 'stem.6.'), (r'^layer0\.bn3\.', 'stem.7.')],
 }
 _CLASSIFIER = re.compile(r'^(?:fc|last_linear)\.')
+
+
 @functools.lru_cache(maxsize=None)
 def reference_backbone(arch):
     """The backbone of a supported timm architecture, built on the meta device (no memory):
@@ -109,7 +111,8 @@ def convert_timm_state_dict(model_name, state_dict, with_classifier=False, stric
                 break
         else:
             unmapped.append(key)
-    problems = [f'{len(unmapped)} timm keys have no mapping: {listing(unmapped)}'] if unmapped else []
+    problems = [f'{len(unmapped)} timm keys have no mapping: {listing(unmapped)}'
+                ] if unmapped else []
     if strict and problems:
         raise ValueError(f'{model_name}: {problems[0]}')
     converted, report = check_state_dict(

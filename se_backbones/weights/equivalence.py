@@ -35,7 +35,8 @@ def timm_stage_features(model, x):
 
 def max_rel_diff(ours, theirs):
     """max |ours - theirs| / max |theirs|, the largest over pairs of tensors."""
-    return max(float((a - b).abs().max() / b.abs().max()) for a, b in zip(ours, theirs))
+    pairs = zip(ours, theirs, strict=True)
+    return max(float((a - b).abs().max() / b.abs().max()) for a, b in pairs)
 
 
 def equivalence_error(name, size=75, build=None):

@@ -17,6 +17,7 @@ import zipfile
 
 import torch
 
+
 def sha256_of(path):
     digest = hashlib.sha256()
     with open(path, 'rb') as f:

@@ -11,10 +11,10 @@ from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
 from mmseg.registry import MODELS as MMSEG_MODELS
 
 from se_backbones.data import make_toy_shapes
-from tests.configs.toy import CONFIGS, TrainStepProbe
-from se_backbones.weights.equivalence import max_rel_diff, randomize_
-from tools.convert_timm import main as convert_timm
 from se_backbones.engine.runner import own_visualizer, revert_sync_bn
+from se_backbones.weights.equivalence import max_rel_diff, randomize_
+from tests.configs.toy import CONFIGS, TrainStepProbe
+from tools.convert_timm import main as convert_timm
 
 SEG = ['segmentation/pspnet_se_r50-d8_cityscapes-512x1024_40k.py',
        'segmentation/deeplabv3_se_r50-d8_cityscapes-512x1024_40k.py']

@@ -2,9 +2,9 @@ import re
 
 import timm
 import torch
+from mmengine.registry import DefaultScope
 from mmengine.runner import load_checkpoint
 from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
-from mmengine.registry import DefaultScope
 
 from se_backbones import MODELS
 from se_backbones.weights.equivalence import max_rel_diff, randomize_, timm_stage_features

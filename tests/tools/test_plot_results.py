@@ -5,9 +5,8 @@ import argparse
 import json
 import os
 
-import pytest
-
 import cv2
+import pytest
 
 from se_backbones.data import make_toy_shapes
 from se_backbones.engine.runner import build_runner

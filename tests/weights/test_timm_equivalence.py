@@ -8,8 +8,12 @@ from mmengine.registry import DefaultScope
 from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
 
 from se_backbones import TIMM_ARCHS, backbone_cfg_from_timm, convert_timm_state_dict
-from se_backbones.weights.equivalence import (equivalence_error, max_rel_diff, randomize_,
-                                              timm_stage_features)
+from se_backbones.weights.equivalence import (
+    equivalence_error,
+    max_rel_diff,
+    randomize_,
+    timm_stage_features,
+)
 from se_backbones.weights.timm_archs import classifier_cfg
 
 # Tolerance of the comparison (max |ours - timm| / max |timm|, float32, random weights): 1e-5
