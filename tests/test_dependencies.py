@@ -4,11 +4,11 @@ import ast
 import functools
 import re
 import sys
+import tomllib
 from importlib.metadata import packages_distributions
 from pathlib import Path
 
 import pytest
-import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / 'se_backbones'
