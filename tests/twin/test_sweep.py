@@ -1,9 +1,10 @@
 """The sweep (docs/se_twin.md): shipped toolkit configs twinned or refused with a reason.
 
-By default a sample across detectors, segmentors and classifiers is twinned with a local
-timm checkpoint (a randomized legacy SE-ResNet-18: the widths change downstream), loaded,
-built and trained one toy step, starting from the file's weights. ``SE_TWIN_SWEEP=1`` runs
-every shipped config of the ResNet family too (see :mod:`tests.twin.sweep`)."""
+By default every 25th shipped config is twinned (``legacy_seresnet18.in1k``: the widths change
+downstream) or refused with a TwinError. ``SE_TWIN_SWEEP=1`` runs every shipped config with two
+targets, builds and runs each twin, and trains 20 sampled twins (detectors, segmentors,
+classifiers) one toy step with weights from a local timm checkpoint (a randomized legacy
+SE-ResNet-18), starting from the file's weights. See :mod:`tests.twin.sweep`."""
 import collections
 
 import pytest
@@ -47,6 +48,7 @@ def test_the_sample_spans_the_three_toolkits():
     assert len(SAMPLE) >= 20 and min(kinds[t] for t in TOOLKITS) >= 4, kinds
 
 
+@pytest.mark.sweep  # 20 train steps: 4-10 minutes on 2 CPU cores
 @pytest.mark.parametrize('base', SAMPLE)
 def test_a_sampled_twin_trains_a_step_with_the_checkpoints_weights(base, legacy_r18, toy_root,
                                                                    tmp_path):
