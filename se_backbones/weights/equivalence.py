@@ -1,5 +1,5 @@
 """Numerical equivalence with timm: random weights in both models, ours loaded through the
-key converter, stage features compared. Used by the tests and ``tools/check_timm.py``."""
+key converter, stage features compared. Used by the tests and ``dev/check_timm.py``."""
 import torch
 
 from .convert import convert_timm_state_dict

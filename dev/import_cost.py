@@ -4,7 +4,7 @@ Each import runs in a fresh interpreter; rounds are interleaved and medians repo
 spread (min-max). What the plugin adds is ``se_backbones`` minus ``mmdet.models, mmseg.models``
 (which it imports anyway, as every mmdet/mmseg config does).
 
-    python tools/import_cost.py [--rounds 5]
+    python dev/import_cost.py [--rounds 5]
 """
 import argparse
 import statistics

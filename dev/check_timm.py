@@ -1,6 +1,6 @@
 """Check that our backbones reproduce timm's SE-ResNets: random weights, converted, compared.
 
-    python tools/check_timm.py [--size 75] [NAME ...]
+    python dev/check_timm.py [--size 75] [NAME ...]
 
 Prints a Markdown table: timm name, our backbone config, and the largest relative difference
 (max |ours - timm| / max |timm|) over the layer1..layer4 features, in eval mode, for a random
