@@ -92,9 +92,10 @@ def check_known_args(owner, given, allowed, hints=None):
 
     Example:
         >>> check_known_args('SEResNet', ['se_ratios'], ['depth', 'se_ratio', 'strides'])
+        ... # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        TypeError: SEResNet: unknown argument 'se_ratios' (did you mean 'se_ratio'?); allowed: depth, se_ratio, strides
+        TypeError: SEResNet: unknown argument 'se_ratios' (did you mean 'se_ratio'?); allowed: ...
     """
     unknown = sorted(set(given) - set(allowed))
     if not unknown:
