@@ -22,7 +22,9 @@ def attention_class(name):
 
 class SEBlockMixin:
     """Puts an optional attention layer (``se_layer``: :class:`SELayer`, :class:`ECALayer`, ...)
-    into a ResNet block, by default on the residual branch before the add.
+    into a ResNet block, by default on the residual branch before the add. The block asks the
+    layer only what :class:`~se_backbones.layers.ChannelAttention` promises: ``gate``,
+    ``fusable`` and ``keeps_input``.
 
     The host block (mmdet ``BasicBlock``/``Bottleneck`` or ResNeXt's) keeps its layers and
     state-dict keys; the subclass gives ``residual(x)``, the branch up to its last norm, and
@@ -91,7 +93,7 @@ class SEBlockMixin:
                 return self.add_relu(out, se(identity))
             if position == 'post':
                 return se(self.add_relu(out, identity))
-            if getattr(se, 'fusable', False):
+            if se.fusable:
                 return scale_add_relu(out, se.gate(out), identity, shortcut_bn=shortcut_bn,
                                       inplace=not torch.is_grad_enabled() or self.branch_is_own(se))
             return self.relu(se(out) + identity)
@@ -104,9 +106,9 @@ class SEBlockMixin:
         """Whether nothing keeps the residual branch's output for backward, so that the fused
         end may write into it in training too: the branch ends in its norm (which keeps its
         input, not its output; no ``act_before_se`` ReLU, no after_conv3 plugin) and the
-        attention squeezes by the mean (max pooling keeps its input)."""
+        attention's gate does not keep its input (``keeps_input``: max pooling does)."""
         return (not self.act_before_se and not getattr(self, 'after_conv3_plugin_names', None)
-                and getattr(se, 'squeeze', 'avg') == 'avg')
+                and not se.keeps_input)
 
     def add_relu(self, out, identity):
         """``relu(out + identity)`` written into ``out``, as mmdet's blocks do: ``out`` is the

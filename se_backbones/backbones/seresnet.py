@@ -7,7 +7,7 @@ from mmseg.models.backbones.resnet import ResNet
 
 from ..checks import (GROUPED_CONV_HINTS, check_bool, check_choice, check_ints, check_known_args,
                       check_resnet_args, check_positive_int, fail, per_stage, resnet_defaults)
-from ..layers import SELayer
+from ..layers import ChannelAttention
 from ..registry import MODELS
 from ..weights import init_weights_then_timm, is_timm_init
 from .se_blocks import SE_POSITIONS, PluginBuildError, SEBasicBlock, SEBottleneck, attention_class
@@ -199,9 +199,10 @@ class SEResNet(ResNet):
                 fail(name, 'se_cfg', se_cfg, f'free of {key!r} (it comes from the block width '
                      'and se_ratio)')
         attention = attention_class(se_cfg.get('type', 'SELayer'))
-        if attention is None or not hasattr(attention, 'gate'):
-            fail(name, "se_cfg['type']", se_cfg.get('type'), 'an attention layer registered in '
-                 'se_backbones.MODELS with a gate() method: SELayer or ECALayer')
+        if not (isinstance(attention, type) and issubclass(attention, ChannelAttention)):
+            fail(name, "se_cfg['type']", se_cfg.get('type'), 'a ChannelAttention subclass '
+                 'registered in se_backbones.MODELS: SELayer, ECALayer or one of your own '
+                 '(docs/extending.md)')
         takes = [p for p in inspect.signature(attention.__init__).parameters
                  if p not in ('self', 'channels', 'ratio', 'args', 'kwargs')]
         check_known_args(f"{name}: se_cfg of {attention.__name__}",
@@ -210,7 +211,7 @@ class SEResNet(ResNet):
         if se_position == 'after_conv2' and block.expansion == 1:
             fail(name, 'se_position', se_position, "one of 'standard', 'pre', 'post', "
                  "'identity' with basic blocks (depth 18, 34; 'after_conv2' needs bottlenecks)")
-        self.uses_ratio = issubclass(attention, SELayer)
+        self.uses_ratio = attention.takes_ratio
         if not self.uses_ratio and se_ratio is not None:
             fail(name, 'se_ratio', se_ratio, f'None with se_cfg type {attention.__name__} (it '
                  'has no reduction ratio)')

@@ -1,9 +1,8 @@
-"""The measurements behind tools/benchmark.py: latency, train-step time, saved activations,
+"""The measurements behind tools/benchmark.py (developers' internals; the command is
+tools/benchmark.py): latency, train-step time, saved activations,
 per-operator profiles, params and FLOPs of the backbones it compares (plain ResNet has no SE:
 the ``mmdet-*`` models)."""
 import collections
-import contextlib
-import importlib
 import statistics
 import time
 
@@ -14,64 +13,26 @@ MODELS = {  # name: (family, builder), built lazily
     'timm-seresnet50': ('SE-R50', lambda: _timm('seresnet50')),
     'mmpretrain-seresnet50': ('SE-R50', lambda: _mmpretrain('SEResNet', depth=50)),
     'mmdet-resnet50': ('SE-R50', lambda: _mmdet('ResNet', depth=50)),
-    'ours-se-r50-pytorch': ('SE-R50', lambda: _without_op(_ours('SEResNet', depth=50))),
-    'ours-se-r50-convgate': ('SE-R50', lambda: _conv_gate(_ours('SEResNet', depth=50))),
     'ours-se-off-r50': ('SE-R50', lambda: _ours('SEResNet', depth=50,
                                                 stage_with_se=(False, ) * 4)),
+    'ours-se-r18': ('SE-R18', lambda: _ours('SEResNet', depth=18)),
+    'mmdet-resnet18': ('SE-R18', lambda: _mmdet('ResNet', depth=18)),
     'ours-se-x50': ('SE-X50', lambda: _ours('SEResNeXt', depth=50, groups=32, base_width=4)),
-    'ours-se-x50-pytorch': ('SE-X50', lambda: _without_op(_ours(
-        'SEResNeXt', depth=50, groups=32, base_width=4))),
     'timm-seresnext50-32x4d': ('SE-X50', lambda: _timm('seresnext50_32x4d')),
     'mmpretrain-seresnext50-32x4d': ('SE-X50', lambda: _mmpretrain(
         'SEResNeXt', depth=50, groups=32, width_per_group=4)),
     'mmdet-resnext50-32x4d': ('SE-X50', lambda: _mmdet(
         'ResNeXt', depth=50, groups=32, base_width=4)),
 }
+# mode name: (torch.compile, channels_last)
+MODES = {'eager': (False, False), 'eager-cl': (False, True), 'compile': (True, False),
+         'compile-cl': (True, True)}
+AMP_DTYPES = {'bf16': torch.bfloat16, 'fp16': torch.float16}
 
 
 def _ours(name, **kwargs):
     import se_backbones
     return getattr(se_backbones, name)(out_indices=(0, 1, 2, 3), **kwargs)
-
-
-@contextlib.contextmanager
-def _patched(module, attr, value):
-    """``module.attr = value`` (``module`` by name) inside the block, the old value after."""
-    module = importlib.import_module(module)
-    old = getattr(module, attr)
-    setattr(module, attr, value)
-    try:
-        yield
-    finally:
-        setattr(module, attr, old)
-
-
-class _Patched(torch.nn.Module):
-    """Ours with ``module.attr = value`` while the model runs forward (autograd's backward then
-    follows the forward's choices)."""
-
-    def __init__(self, model, module, attr, value):
-        super().__init__()
-        self.model, self.patch = model, (module, attr, value)
-
-    def forward(self, x):
-        with _patched(*self.patch):
-            return self.model(x)
-
-
-def _without_op(model):
-    """Ours with the PyTorch formulas instead of the compiled SE block end (what runs where it
-    is not built)."""
-    return _Patched(model, 'se_backbones.layers.scale_add_relu', 'OP', None)
-
-
-# the gate's 1x1 convs run as convs in train steps too, not as F.linear
-CONV_GATE = ('se_backbones.layers.se_layer', 'as_matrix_product', lambda conv_module: False)
-
-
-def _conv_gate(model):
-    """Ours with the gate's 1x1 convs run as convs in train steps too (:data:`CONV_GATE`)."""
-    return _Patched(model, *CONV_GATE)
 
 
 def _timm(name):
@@ -99,36 +60,69 @@ def _total(out):
     return sum(o.float().sum() for o in out) if isinstance(out, (tuple, list)) else out.sum()
 
 
-def prepare(name, args):
-    model = MODELS[name][1]()
-    x = torch.randn(args.batch, 3, *args.size)
-    if args.channels_last:
+class Setting:
+    """Where and how the models run: device, autocast dtype (or None)."""
+
+    def __init__(self, device='cpu', amp=None):
+        self.device, self.amp = torch.device(device), AMP_DTYPES.get(amp)
+
+    def autocast(self):
+        return torch.autocast(self.device.type, dtype=self.amp, enabled=self.amp is not None)
+
+    def sync(self):
+        if self.device.type == 'cuda':
+            torch.cuda.synchronize(self.device)
+
+
+def prepare(name, mode, batch, size, setting):
+    """The model ``name`` and an input, on the setting's device, in ``mode``'s layout,
+    compiled if the mode says so."""
+    compiled, channels_last = MODES[mode]
+    torch.manual_seed(0)
+    model = MODELS[name][1]().to(setting.device)
+    x = torch.randn(batch, 3, *size, device=setting.device)
+    if channels_last:
         model, x = model.to(memory_format=torch.channels_last), x.contiguous(
             memory_format=torch.channels_last)
-    if args.compile:
+    if compiled:
         model = torch.compile(model)
     return model, x
 
 
-def forward_time(model, x):
+def forward_time(model, x, setting):
     model.eval()
-    with torch.no_grad():
+    with torch.no_grad(), setting.autocast():
+        setting.sync()
         start = time.perf_counter()
         model(x)
+        setting.sync()
     return time.perf_counter() - start
 
 
-def train_time(model, x):
+def train_time(model, x, setting):
     model.train()
+    setting.sync()
     start = time.perf_counter()
-    _total(model(x)).backward()
+    with setting.autocast():
+        out = model(x)
+    _total(out).backward()
     model.zero_grad(set_to_none=True)
+    setting.sync()
     return time.perf_counter() - start
 
 
-def saved_activations_mib(model, x):
+def peak_train_mib(model, x, setting):
+    """CUDA: the peak memory a train step allocates beyond what was allocated before it."""
+    torch.cuda.reset_peak_memory_stats(setting.device)
+    before = torch.cuda.memory_allocated(setting.device)
+    train_time(model, x, setting)
+    return (torch.cuda.max_memory_allocated(setting.device) - before) / 2**20
+
+
+def saved_activations_mib(model, x, setting):
     """MiB of activations a train step keeps for backward (distinct storages saved by autograd,
-    parameters excluded): the train-step memory that a backbone's design decides."""
+    parameters excluded): the train-step memory that a backbone's design decides. Compiled
+    models save what inductor's partitioner chose."""
     params = {p.untyped_storage().data_ptr() for p in model.parameters()}
     saved = {}
 
@@ -139,23 +133,24 @@ def saved_activations_mib(model, x):
         return tensor
 
     model.train()
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor), \
+            setting.autocast():
         out = model(x)
     del out
     return sum(saved.values()) / 2**20
 
 
-def page_faults_per_step(model, x, steps=3):
+def page_faults_per_step(model, x, setting, steps=3):
     """Minor page faults per train step (after two warm-up steps): fresh memory the allocator
     takes from the kernel, each page zeroed on first touch. glibc's malloc hands large freed
     blocks back (trimming), so a step's big tensors fault again every step unless
     ``MALLOC_TRIM_THRESHOLD_``/``MALLOC_MMAP_THRESHOLD_`` (or another allocator) keep them."""
     import resource
     for _ in range(2):
-        train_time(model, x)
+        train_time(model, x, setting)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     for _ in range(steps):
-        train_time(model, x)
+        train_time(model, x, setting)
     return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / steps
 
 
@@ -238,115 +233,23 @@ def detector_train_times(rounds, batch=4, size=128):
     return {name: (statistics.median(t), max(t) - min(t)) for name, t in times.items()}
 
 
-# SE-R50's and SE-X50's SE blocks: (output channels, stride to the input, blocks) per stage
-SE_STAGES = ((256, 4, 3), (512, 8, 4), (1024, 16, 6), (2048, 32, 3))
-
-
-def _median_ms(fn, reps, before=lambda: None):
-    fn()  # warm-up
-    times = []
-    for _ in range(reps):
-        before()  # untimed
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e3
-
-
-class _Saved:
-    """What ``_ScaleAddReLU.backward`` reads from its autograd context."""
-
-    def __init__(self, *tensors):
-        self.saved_tensors, self.bn, self.use_op = tensors, None, True
-
-
-def se_cost_parts(batch, size, reps=30):
-    """What an SE block end costs in a train step beyond a plain one, pass by pass, measured
-    alone on tensors of each stage's size (SE-R50 and SE-X50 share them): ms per block, medians
-    of ``reps``, each call with its tensors out of the caches (as in a whole train step, where
-    a block's tensors were last touched many MiB ago). ``copy`` (one read and one write of a
-    block's output) is the unit a memory-bound pass cannot beat. Plain: mmdet's
-    ``out += identity; relu(out)`` and ReLU's backward. ``excite_conv``: the gate's forward and
-    backward as 1x1 convs, for comparison (not in ``extra``)."""
-    from se_backbones import SELayer
-    from se_backbones.layers.scale_add_relu import _forward, _ScaleAddReLU
-    from se_backbones.layers.squeeze_gate import spatial_mean
-    evict = torch.empty(2**25)  # 128 MiB, 4x the largest cache here (L3 32 MiB)
-
-    def as_convs(fn):
-        def run():
-            with _patched(*CONV_GATE):
-                fn()
-        return run
-
-    rows = []
-    for channels, stride, blocks in SE_STAGES:
-        shape = (batch, channels, -(-size[0] // stride), -(-size[1] // stride))
-        x, identity, grad = torch.randn(shape), torch.randn(shape), torch.randn(shape)
-        scratch, out = x.clone(), (x + identity).relu_()
-        gate, grad_gate = torch.rand(batch, channels, 1, 1), torch.randn(batch, channels, 1, 1)
-        pooled = spatial_mean(x).requires_grad_()
-        se = SELayer(channels)
-        parts = dict(
-            copy=lambda: scratch.copy_(x),
-            plain_forward=lambda: scratch.add_(identity).relu_(),
-            plain_backward=lambda: torch.ops.aten.threshold_backward(grad, out, 0),
-            squeeze=lambda: spatial_mean(x),
-            excite=lambda: se.excite(pooled).sum().backward(),  # forward + backward
-            excite_conv=as_convs(lambda: se.excite(pooled).sum().backward()),
-            end_forward=lambda: _forward(scratch, gate, identity, inplace=True),
-            end_backward=lambda: _ScaleAddReLU.backward(_Saved(out, gate, identity), grad),
-            squeeze_backward=lambda: scratch.add_(grad_gate.expand(shape)))  # autograd's add
-        for name, fn in parts.items():  # an untimed first round: first calls on new tensors
-            _median_ms(fn, reps, evict.zero_)  # can run slower (docs/benchmarks.md: malloc)
-        row = dict(shape=shape, blocks=blocks,
-                   **{name: _median_ms(fn, reps, evict.zero_) for name, fn in parts.items()})
-        row['extra'] = (sum(row[k] for k in ('squeeze', 'excite', 'end_forward', 'end_backward',
-                                             'squeeze_backward'))
-                        - row['plain_forward'] - row['plain_backward'])
-        rows.append(row)
-    return rows
-
-
-def print_se_cost_parts(rows, measured=None):
-    """The table of :func:`se_cost_parts`, and its sum over SE-R50's 16 blocks against the
-    ``measured`` train-step gap (ms), if given."""
-    names = ('copy', 'plain_forward', 'plain_backward', 'squeeze', 'excite', 'excite_conv',
-             'end_forward', 'end_backward', 'squeeze_backward', 'extra')
-    print('\nSE block end, pass by pass, caches evicted before each call (ms per block, '
-          'medians; copy = one read + one write of the block output; extra = SE parts - plain '
-          'parts, excite_conv left out)')
-    print('| block output | blocks | ' + ' | '.join(names) + ' | extra in copies |')
-    print('|---|---:|' + '---:|' * (len(names) + 1))
-    for row in rows:
-        print(f"| {'x'.join(map(str, row['shape']))} | {row['blocks']} | "
-              + ' | '.join(f'{row[name]:.2f}' for name in names)
-              + f" | {row['extra'] / row['copy']:.1f} |")
-    total = sum(row['extra'] * row['blocks'] for row in rows)
-    copies = sum(row['copy'] * row['blocks'] for row in rows)
-    print(f'SE extra per train step, summed over the blocks: {total:.1f} ms '
-          f'({total / copies:.1f} copies of every SE block output)'
-          + (f'; measured ours - ours with SE off: {measured:.1f} ms' if measured else ''))
-    return total
-
-
-def op_times_ms(model, x, train):
+def op_times_ms(model, x, setting, train):
     """Self CPU time (ms) per operator of one forward (``train``: forward + backward)."""
     from torch.profiler import ProfilerActivity, profile
     step = train_time if train else forward_time
     with profile(activities=[ProfilerActivity.CPU]) as prof:
-        step(model, x)
+        step(model, x, setting)
     return {event.key: event.self_cpu_time_total / 1e3 for event in prof.key_averages()}
 
 
-def print_profile(ours, plain, prepared, reps=5, top=8):
+def print_profile(ours, plain, prepared, setting, reps=5, top=8):
     """The operators that account for ours' extra time over ``plain``, forward and train:
     per operator the median over ``reps`` interleaved profiles of each model."""
     for train in (False, True):
         runs = {name: [] for name in (ours, plain)}
         for _ in range(reps):
             for name in runs:
-                runs[name].append(op_times_ms(*prepared[name], train))
+                runs[name].append(op_times_ms(*prepared[name], setting, train))
         a, b = ({op: statistics.median(r.get(op, 0.0) for r in rs)
                  for op in set().union(*rs)} for rs in runs.values())
         a, b = collections.Counter(a), collections.Counter(b)
@@ -364,3 +267,28 @@ def complexity(model, size):
     info = get_model_complexity_info(model, input_shape=(3, *size), show_table=False,
                                      show_arch=False)
     return info['params'], info['flops']
+
+
+def block_kernels(train, se=True):
+    """The kernels inductor generates for one SE-R50 stage-2 bottleneck (``se=False``: the
+    plain one), forward (and backward in train mode), by name: each name lists the ops fused
+    into one pass, the ``extern`` calls (convs, matrix products) apart."""
+    import re
+
+    from torch._inductor.utils import run_and_get_code
+
+    from se_backbones.backbones.se_blocks import SEBottleneck
+    torch._dynamo.reset()
+    block = SEBottleneck(512, 128, se_cfg=dict(ratio=16) if se else None).train(train)
+    x = torch.randn(4, 512, 28, 28, requires_grad=train)
+    compiled = torch.compile(block)
+
+    def step():
+        out = compiled(x)
+        if train:
+            out.sum().backward()
+
+    _, codes = run_and_get_code(step)
+    return [[*re.findall(r'^(cpp_fused_\w+|triton_\w+) = ', code, re.M),
+             *(f'extern {name}' for name in re.findall(r'extern_kernels\.(\w+)\(', code))]
+            for code in codes]
