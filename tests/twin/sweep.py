@@ -74,23 +74,30 @@ def twin_all(names, timm, folder):
     return results
 
 
+def build_model(cfg, scope):
+    """The model of a loaded config, built through its toolkit's registry (SyncBN as BN, the
+    top-level data preprocessor of mmpretrain handed over as the Runner does)."""
+    from mmengine.registry import DefaultScope
+
+    from se_backbones.engine.runner import revert_sync_bn
+    model_cfg = cfg.model
+    if scope == 'mmpretrain' and 'data_preprocessor' not in model_cfg and cfg.get(
+            'data_preprocessor'):
+        model_cfg = dict(model_cfg, data_preprocessor=dict(cfg.data_preprocessor,
+                                                           type='ClsDataPreprocessor'))
+    revert_sync_bn(model_cfg)
+    with DefaultScope.overwrite_default_scope(scope):
+        return importlib.import_module(f'{scope}.registry').MODELS.build(model_cfg)
+
+
 def build_and_forward(path, scope, size=64):
     """Build the twin at ``path`` through its toolkit's registry (SyncBN as BN) and run a
     forward on one ``size`` x ``size`` image; returns the model."""
     import torch
     from mmengine.config import Config
     from mmengine.registry import DefaultScope
-
-    from se_backbones.engine.runner import revert_sync_bn
-    cfg = Config.fromfile(path)
-    model_cfg = cfg.model
-    if scope == 'mmpretrain' and 'data_preprocessor' not in model_cfg and cfg.get(
-            'data_preprocessor'):  # as the Runner hands the top-level one over
-        model_cfg = dict(model_cfg, data_preprocessor=dict(cfg.data_preprocessor,
-                                                           type='ClsDataPreprocessor'))
-    revert_sync_bn(model_cfg)
+    model = build_model(Config.fromfile(path), scope).eval()
     with DefaultScope.overwrite_default_scope(scope):
-        model = importlib.import_module(f'{scope}.registry').MODELS.build(model_cfg).eval()
         image = torch.randint(0, 256, (3, size, size), dtype=torch.uint8)
         with torch.no_grad():
             if scope == 'mmpretrain':

@@ -1,4 +1,4 @@
-"""SE twins of upstream mmdet / mmseg / mmpretrain configs (se_backbones.config_twin and
+"""SE twins of upstream mmdet / mmseg / mmpretrain configs (se_backbones.twin and
 tools/make_se_config.py): each twin is written, loads, builds through its toolkit's registry and
 runs a forward; three train a step on the toy sets; timm weights load identically through two
 twins; bases that cannot be mapped are refused with one line and nothing written."""
@@ -10,14 +10,13 @@ import sys
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.registry import DefaultScope
 
 from se_backbones import SEResNet, SEResNeXt, convert_timm_state_dict
-from se_backbones.engine.runner import revert_sync_bn
 from se_backbones.twin import (ARCHS, TwinError, arch_of_timm, arch_table, fmt, make_se_config,
                                timm_weights)
 from se_backbones.weights.timm_archs import TIMM_ARCHS
 from tests.configs.toy import ROOT
+from tests.twin.sweep import build_model
 from tests.twin.toy_steps import check_loaded, save_timm, train_step
 
 IMAGENET = ([123.675, 116.28, 103.53], [58.395, 57.12, 57.375])
@@ -55,21 +54,6 @@ CASES = {
 
 def toolkit(name):
     return name.split('::')[0]
-
-
-def registry(scope):
-    return importlib.import_module(f'{scope}.registry').MODELS
-
-
-def build(cfg, scope):
-    model_cfg = cfg.model
-    if scope == 'mmpretrain' and 'data_preprocessor' not in model_cfg and cfg.get(
-            'data_preprocessor'):  # as mmengine's Runner hands the top-level one over
-        model_cfg = dict(model_cfg, data_preprocessor=dict(cfg.data_preprocessor,
-                                                           type='ClsDataPreprocessor'))
-    revert_sync_bn(model_cfg)  # SyncBN needs a process group: BN on the CPU
-    with DefaultScope.overwrite_default_scope(scope):
-        return registry(scope).build(model_cfg)
 
 
 def backbone_widths(model, size=64):
@@ -128,7 +112,7 @@ def test_twin_loads_builds_and_runs(name, twins):
         assert preprocessor.get('bgr_to_rgb', preprocessor.get('to_rgb')) is True
     else:
         assert new.init_cfg is None and any('UNTRAINED' in note for note in twin.notes)
-    model = build(cfg, scope).eval()
+    model = build_model(cfg, scope).eval()
     assert type(model.backbone) is cls
     assert (model.backbone.depth, model.backbone.style) == (depth, style)
     got = backbone_widths(model)
@@ -210,7 +194,7 @@ def test_the_same_timm_weights_load_identically_through_two_twins(timm_file, tmp
         assert cfg.model.backbone.init_cfg == dict(
             type='se_backbones.TimmPretrained', model_name=twin.model_name,
             checkpoint=os.path.abspath(timm_file))
-        model = build(cfg, scope)
+        model = build_model(cfg, scope)
         model.init_weights()
         backbones.append(model.backbone.state_dict())
     first, second = backbones
