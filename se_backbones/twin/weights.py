@@ -1,6 +1,7 @@
 """Choosing the twin's weights: the architecture and timm weights that ``arch``, ``timm`` and
 ``checkpoint`` name, and a checkpoint file checked against that architecture."""
 import os.path as osp
+import warnings
 from typing import NamedTuple
 
 from ..weights.timm_archs import TIMM_ARCHS
@@ -95,7 +96,9 @@ def check_checkpoint(path, timm_arch, chosen):
     a TwinError naming what the file seems to be if it does not fit."""
     from ..weights.files import load_state_dict_file
     try:
-        state_dict = load_state_dict_file(path)
+        with warnings.catch_warnings():  # torch 2.1 warns of its own storages on reading
+            warnings.filterwarnings('ignore', 'TypedStorage is deprecated')
+            state_dict = load_state_dict_file(path)
     except ValueError as error:
         raise TwinError(f'checkpoint={path!r}: {" ".join(str(error).split())[:300]}') from None
     if fits(state_dict, timm_arch):
