@@ -198,7 +198,11 @@ class SEResNet(ResNet):
             if key in se_cfg:
                 fail(name, 'se_cfg', se_cfg, f'free of {key!r} (it comes from the block width '
                      'and se_ratio)')
-        attention = attention_class(se_cfg.get('type', 'SELayer'))
+        try:
+            attention = attention_class(se_cfg.get('type', 'SELayer'))
+        except KeyError as error:  # a close miss: the registry's did-you-mean
+            fail(name, "se_cfg['type']", se_cfg.get('type'), 'a ChannelAttention subclass '
+                 f'registered in se_backbones.MODELS ({error.args[0]})', toolkit=KeyError)
         if not (isinstance(attention, type) and issubclass(attention, ChannelAttention)):
             fail(name, "se_cfg['type']", se_cfg.get('type'), 'a ChannelAttention subclass '
                  'registered in se_backbones.MODELS: SELayer, ECALayer or one of your own '
