@@ -2,6 +2,7 @@
 tools/benchmark.py): latency, train-step time, saved activations,
 per-operator profiles, params and FLOPs of the backbones it compares (plain ResNet has no SE:
 the ``mmdet-*`` models)."""
+
 import collections
 import statistics
 import time
@@ -13,30 +14,39 @@ MODELS = {  # name: (family, builder), built lazily
     'timm-seresnet50': ('SE-R50', lambda: _timm('seresnet50')),
     'mmpretrain-seresnet50': ('SE-R50', lambda: _mmpretrain('SEResNet', depth=50)),
     'mmdet-resnet50': ('SE-R50', lambda: _mmdet('ResNet', depth=50)),
-    'ours-se-off-r50': ('SE-R50', lambda: _ours('SEResNet', depth=50,
-                                                stage_with_se=(False, ) * 4)),
+    'ours-se-off-r50': ('SE-R50', lambda: _ours('SEResNet', depth=50, stage_with_se=(False,) * 4)),
     'ours-se-r18': ('SE-R18', lambda: _ours('SEResNet', depth=18)),
     'mmdet-resnet18': ('SE-R18', lambda: _mmdet('ResNet', depth=18)),
     'ours-se-x50': ('SE-X50', lambda: _ours('SEResNeXt', depth=50, groups=32, base_width=4)),
     'timm-seresnext50-32x4d': ('SE-X50', lambda: _timm('seresnext50_32x4d')),
-    'mmpretrain-seresnext50-32x4d': ('SE-X50', lambda: _mmpretrain(
-        'SEResNeXt', depth=50, groups=32, width_per_group=4)),
-    'mmdet-resnext50-32x4d': ('SE-X50', lambda: _mmdet(
-        'ResNeXt', depth=50, groups=32, base_width=4)),
+    'mmpretrain-seresnext50-32x4d': (
+        'SE-X50',
+        lambda: _mmpretrain('SEResNeXt', depth=50, groups=32, width_per_group=4),
+    ),
+    'mmdet-resnext50-32x4d': (
+        'SE-X50',
+        lambda: _mmdet('ResNeXt', depth=50, groups=32, base_width=4),
+    ),
 }
 # mode name: (torch.compile, channels_last)
-MODES = {'eager': (False, False), 'eager-cl': (False, True), 'compile': (True, False),
-         'compile-cl': (True, True)}
+MODES = {
+    'eager': (False, False),
+    'eager-cl': (False, True),
+    'compile': (True, False),
+    'compile-cl': (True, True),
+}
 AMP_DTYPES = {'bf16': torch.bfloat16, 'fp16': torch.float16}
 
 
 def _ours(name, **kwargs):
     import se_backbones
+
     return getattr(se_backbones, name)(out_indices=(0, 1, 2, 3), **kwargs)
 
 
 def _timm(name):
     import timm
+
     model = timm.create_model(name, pretrained=False, num_classes=0, global_pool='')
     model.forward = model.forward_features  # the backbone only, as the others
     return model
@@ -46,13 +56,16 @@ def _mmpretrain(name, **kwargs):
     try:
         import mmpretrain.models.backbones as backbones
     except ImportError:
-        raise SystemExit('benchmark: the mmpretrain models need mmpretrain, the extra '
-                         '[mmpretrain]: pip install "se_backbones[mmpretrain]"') from None
+        raise SystemExit(
+            'benchmark: the mmpretrain models need mmpretrain, the extra '
+            '[mmpretrain]: pip install "se_backbones[mmpretrain]"'
+        ) from None
     return getattr(backbones, name)(out_indices=(0, 1, 2, 3), **kwargs)
 
 
 def _mmdet(name, **kwargs):
     import mmdet.models.backbones as backbones
+
     return getattr(backbones, name)(out_indices=(0, 1, 2, 3), norm_eval=False, **kwargs)
 
 
@@ -82,8 +95,10 @@ def prepare(name, mode, batch, size, setting):
     model = MODELS[name][1]().to(setting.device)
     x = torch.randn(batch, 3, *size, device=setting.device)
     if channels_last:
-        model, x = model.to(memory_format=torch.channels_last), x.contiguous(
-            memory_format=torch.channels_last)
+        model, x = (
+            model.to(memory_format=torch.channels_last),
+            x.contiguous(memory_format=torch.channels_last),
+        )
     if compiled:
         model = torch.compile(model)
     return model, x
@@ -133,8 +148,7 @@ def saved_activations_mib(model, x, setting):
         return tensor
 
     model.train()
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor), \
-            setting.autocast():
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor), setting.autocast():
         out = model(x)
     del out
     return sum(saved.values()) / 2**20
@@ -146,6 +160,7 @@ def page_faults_per_step(model, x, setting, steps=3):
     blocks back (trimming), so a step's big tensors fault again every step unless
     ``MALLOC_TRIM_THRESHOLD_``/``MALLOC_MMAP_THRESHOLD_`` (or another allocator) keep them."""
     import resource
+
     for _ in range(2):
         train_time(model, x, setting)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
@@ -163,6 +178,7 @@ def detector_latencies(size, rounds):
     from mmdet.structures import DetDataSample
     from mmengine.config import Config
     from mmengine.registry import DefaultScope
+
     configs = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'configs')
     models = {}
     for name in ('faster_rcnn_se_r50', 'faster_rcnn_r50'):
@@ -171,8 +187,14 @@ def detector_latencies(size, rounds):
         with DefaultScope.overwrite_default_scope('mmdet'):
             models[name] = DET_MODELS.build(cfg.model).eval()
     inputs = torch.randn(1, 3, size, size)
-    sample = DetDataSample(metainfo=dict(img_shape=(size, size), ori_shape=(size, size),
-                                         scale_factor=(1.0, 1.0), batch_input_shape=(size, size)))
+    sample = DetDataSample(
+        metainfo=dict(
+            img_shape=(size, size),
+            ori_shape=(size, size),
+            scale_factor=(1.0, 1.0),
+            batch_input_shape=(size, size),
+        )
+    )
     times = {name: [] for name in models}
     with torch.no_grad():
         for round_index in range(rounds + 1):  # the first round warms up
@@ -197,8 +219,10 @@ def detector_train_times(rounds, batch=4, size=128):
     from mmengine.config import Config
     from mmengine.registry import DefaultScope
     from mmengine.structures import InstanceData
-    toy = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'configs',
-                       'toy')
+
+    toy = os.path.join(
+        os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'configs', 'toy'
+    )
     models = {}
     for name in ('faster_rcnn_r50_toy', 'faster_rcnn_se_r50_toy'):
         cfg = Config.fromfile(os.path.join(toy, f'{name}.py'))
@@ -214,11 +238,19 @@ def detector_train_times(rounds, batch=4, size=128):
     samples = []
     for _ in range(batch):
         corners = torch.rand(3, 2, generator=generator) * size * 0.6
-        boxes = torch.cat([corners, corners + size * 0.1 + torch.rand(3, 2, generator=generator)
-                           * size * 0.3], dim=1)
-        sample = DetDataSample(metainfo=dict(
-            img_shape=(size, size), ori_shape=(size, size), scale_factor=(1.0, 1.0),
-            batch_input_shape=(size, size), pad_shape=(size, size)))
+        boxes = torch.cat(
+            [corners, corners + size * 0.1 + torch.rand(3, 2, generator=generator) * size * 0.3],
+            dim=1,
+        )
+        sample = DetDataSample(
+            metainfo=dict(
+                img_shape=(size, size),
+                ori_shape=(size, size),
+                scale_factor=(1.0, 1.0),
+                batch_input_shape=(size, size),
+                pad_shape=(size, size),
+            )
+        )
         sample.gt_instances = InstanceData(bboxes=boxes, labels=torch.tensor([0, 1, 2]))
         samples.append(sample)
     times = {name: [] for name in models}
@@ -236,6 +268,7 @@ def detector_train_times(rounds, batch=4, size=128):
 def op_times_ms(model, x, setting, train):
     """Self CPU time (ms) per operator of one forward (``train``: forward + backward)."""
     from torch.profiler import ProfilerActivity, profile
+
     step = train_time if train else forward_time
     with profile(activities=[ProfilerActivity.CPU]) as prof:
         step(model, x, setting)
@@ -250,11 +283,15 @@ def print_profile(ours, plain, prepared, setting, reps=5, top=8):
         for _ in range(reps):
             for name in runs:
                 runs[name].append(op_times_ms(*prepared[name], setting, train))
-        a, b = ({op: statistics.median(r.get(op, 0.0) for r in rs)
-                 for op in set().union(*rs)} for rs in runs.values())
+        a, b = (
+            {op: statistics.median(r.get(op, 0.0) for r in rs) for op in set().union(*rs)}
+            for rs in runs.values()
+        )
         a, b = collections.Counter(a), collections.Counter(b)
-        print(f"\n{'train step' if train else 'forward'} profile, {ours} vs {plain} (medians "
-              f'of {reps}): {sum(a.values()):.1f} vs {sum(b.values()):.1f} ms self CPU time')
+        print(
+            f'\n{"train step" if train else "forward"} profile, {ours} vs {plain} (medians '
+            f'of {reps}): {sum(a.values()):.1f} vs {sum(b.values()):.1f} ms self CPU time'
+        )
         print('| operator | ours ms | plain ms | extra ms |')
         print('|---|---:|---:|---:|')
         for op in sorted(set(a) | set(b), key=lambda op: b[op] - a[op])[:top]:
@@ -264,8 +301,10 @@ def print_profile(ours, plain, prepared, setting, reps=5, top=8):
 def complexity(model, size):
     """Params and FLOPs of ``model`` on one (3, *size) image."""
     from mmengine.analysis import get_model_complexity_info
-    info = get_model_complexity_info(model, input_shape=(3, *size), show_table=False,
-                                     show_arch=False)
+
+    info = get_model_complexity_info(
+        model, input_shape=(3, *size), show_table=False, show_arch=False
+    )
     return info['params'], info['flops']
 
 
@@ -278,6 +317,7 @@ def block_kernels(train, se=True):
     from torch._inductor.utils import run_and_get_code
 
     from se_backbones.backbones.se_blocks import SEBottleneck
+
     torch._dynamo.reset()
     block = SEBottleneck(512, 128, se_cfg=dict(ratio=16) if se else None).train(train)
     x = torch.randn(4, 512, 28, 28, requires_grad=train)
@@ -289,6 +329,10 @@ def block_kernels(train, se=True):
             out.sum().backward()
 
     _, codes = run_and_get_code(step)
-    return [[*re.findall(r'^(cpp_fused_\w+|triton_\w+) = ', code, re.M),
-             *(f'extern {name}' for name in re.findall(r'extern_kernels\.(\w+)\(', code))]
-            for code in codes]
+    return [
+        [
+            *re.findall(r'^(cpp_fused_\w+|triton_\w+) = ', code, re.M),
+            *(f'extern {name}' for name in re.findall(r'extern_kernels\.(\w+)\(', code)),
+        ]
+        for code in codes
+    ]

@@ -3,12 +3,19 @@
 Import it from a config with ``custom_imports=dict(imports=['se_backbones'])`` and name the
 backbone ``type='se_backbones.SEResNet'`` (or ``SEResNeXt``, ``SENet154``).
 """
+
 from .backbones import SENet154, SEResNet, SEResNeXt
 from .engine import RNGStateHook
 from .layers import ECALayer, SELayer, SEPlugin, make_divisible
 from .registry import HOOKS, MODELS, WEIGHT_INITIALIZERS, register_bare_names
-from .weights import (TIMM_ARCHS, TimmPretrained, allow_mmengine_checkpoints,
-                      backbone_cfg_from_timm, convert_timm_state_dict, load_state_dict_file)
+from .weights import (
+    TIMM_ARCHS,
+    TimmPretrained,
+    allow_mmengine_checkpoints,
+    backbone_cfg_from_timm,
+    convert_timm_state_dict,
+    load_state_dict_file,
+)
 
 __version__ = '0.1.0'
 
@@ -20,8 +27,21 @@ allow_mmengine_checkpoints()
 register_bare_names((SEResNet, SEResNeXt, SENet154))
 
 __all__ = [
-    'ECALayer', 'HOOKS', 'MODELS', 'RNGStateHook', 'SELayer', 'SENet154', 'SEPlugin',
-    'SEResNeXt', 'SEResNet', 'TIMM_ARCHS', 'TimmPretrained', 'WEIGHT_INITIALIZERS',
-    'allow_mmengine_checkpoints', 'backbone_cfg_from_timm', 'convert_timm_state_dict',
-    'load_state_dict_file', 'make_divisible'
+    'ECALayer',
+    'HOOKS',
+    'MODELS',
+    'RNGStateHook',
+    'SELayer',
+    'SENet154',
+    'SEPlugin',
+    'SEResNeXt',
+    'SEResNet',
+    'TIMM_ARCHS',
+    'TimmPretrained',
+    'WEIGHT_INITIALIZERS',
+    'allow_mmengine_checkpoints',
+    'backbone_cfg_from_timm',
+    'convert_timm_state_dict',
+    'load_state_dict_file',
+    'make_divisible',
 ]

@@ -1,4 +1,5 @@
 """Shared test helpers."""
+
 import torch
 
 from se_backbones.weights.equivalence import randomize_  # noqa: F401  (re-exported for the tests)

@@ -1,4 +1,5 @@
 """The recipes of docs/extending.md, run as written there."""
+
 import re
 
 import pytest
@@ -20,6 +21,7 @@ def doc_code(heading):
 @pytest.fixture
 def attention_recipe():
     from se_backbones import MODELS
+
     namespace = {}
     exec(doc_code('A new attention type'), namespace)
     yield namespace
@@ -29,6 +31,7 @@ def attention_recipe():
 def test_a_new_attention_type_trains_a_step_through_se_cfg(attention_recipe):
     from mmdet.registry import MODELS as MMDET_MODELS
     from mmengine.registry import DefaultScope
+
     with DefaultScope.overwrite_default_scope('mmdet'):
         model = MMDET_MODELS.build(dict(attention_recipe['backbone'], out_indices=(0, 3)))
     gated = attention_recipe['GatedMean']
@@ -42,16 +45,23 @@ def test_a_new_attention_type_trains_a_step_through_se_cfg(attention_recipe):
     loss.backward()
     optimizer.step()
     assert loss.isfinite()
-    assert all(not torch.equal(b, p) for b, p in zip(before, (layers[0].scale, layers[0].bias)))
+    assert all(
+        not torch.equal(b, p)
+        for b, p in zip(before, (layers[0].scale, layers[0].bias), strict=True)
+    )
 
 
 def test_the_block_asks_the_contract_not_the_class(attention_recipe, monkeypatch):
     """The recipe's layer says fusable: the fused end runs; saying not fusable, the block
     scales and adds as plain ops, with the same result."""
     import se_backbones.backbones.se_blocks as se_blocks
+
     calls = []
-    monkeypatch.setattr(se_blocks, 'scale_add_relu',
-                        lambda *a, **k: calls.append(1) or torch.relu(a[0] * a[1] + a[2]))
+    monkeypatch.setattr(
+        se_blocks,
+        'scale_add_relu',
+        lambda *a, **k: calls.append(1) or torch.relu(a[0] * a[1] + a[2]),
+    )
     model = SEResNet(18, se_cfg=dict(type='GatedMean')).eval()
     x = torch.randn(1, 3, 32, 32)
     fused = model(x)

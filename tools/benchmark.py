@@ -18,6 +18,7 @@ With ``--profile``, the operators where our eager forward and train step spend m
 the plain ResNet's. With ``--kernels``, the kernels inductor generates for one SE bottleneck
 and one plain bottleneck (which ops each pass fuses). The whole GPU table: tools/benchmark_all.sh.
 """
+
 import argparse
 import json
 import os
@@ -29,9 +30,19 @@ if not __package__:  # run as a script: the repo root holds tools.cli and dev.me
 from tools.cli import parser as cli_parser
 
 # the models and modes of dev.measure, without importing it (and torch) before --help
-MODEL_NAMES = ['ours-se-r50', 'timm-seresnet50', 'mmpretrain-seresnet50', 'mmdet-resnet50',
-               'ours-se-off-r50', 'ours-se-r18', 'mmdet-resnet18', 'ours-se-x50',
-               'timm-seresnext50-32x4d', 'mmpretrain-seresnext50-32x4d', 'mmdet-resnext50-32x4d']
+MODEL_NAMES = [
+    'ours-se-r50',
+    'timm-seresnet50',
+    'mmpretrain-seresnet50',
+    'mmdet-resnet50',
+    'ours-se-off-r50',
+    'ours-se-r18',
+    'mmdet-resnet18',
+    'ours-se-x50',
+    'timm-seresnext50-32x4d',
+    'mmpretrain-seresnext50-32x4d',
+    'mmdet-resnext50-32x4d',
+]
 DEFAULT_MODELS = [name for name in MODEL_NAMES if '-off-' not in name and '18' not in name]
 MODE_NAMES = ['eager', 'eager-cl', 'compile', 'compile-cl']
 
@@ -56,42 +67,80 @@ def paired_ratio(ours, other):
 
 def parse_args(argv):
     parser = cli_parser(__doc__)
-    parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'],
-                        help='where the models run')
-    parser.add_argument('--amp', choices=['bf16', 'fp16'],
-                        help='autocast to this dtype (default: float32)')
+    parser.add_argument(
+        '--device', default='cpu', choices=['cpu', 'cuda'], help='where the models run'
+    )
+    parser.add_argument(
+        '--amp', choices=['bf16', 'fp16'], help='autocast to this dtype (default: float32)'
+    )
     parser.add_argument('--batch', type=int, default=4, help='images per step')
-    parser.add_argument('--size', type=image_size, default='224',
-                        help='input size: one number (square) or HxW, e.g. 800x1216')
+    parser.add_argument(
+        '--size',
+        type=image_size,
+        default='224',
+        help='input size: one number (square) or HxW, e.g. 800x1216',
+    )
     parser.add_argument('--threads', type=int, default=2, help='torch CPU threads')
-    parser.add_argument('--rounds', type=int, default=5,
-                        help='interleaved rounds (every model once per round)')
-    parser.add_argument('--modes', nargs='+', default=['eager'], choices=MODE_NAMES,
-                        metavar='MODE', help='modes to measure, in one table: ' +
-                        ', '.join(MODE_NAMES) + ' (-cl: channels_last; compile: '
-                        'torch.compile, inductor). Default: eager')
-    parser.add_argument('--models', nargs='+', default=DEFAULT_MODELS, choices=MODEL_NAMES,
-                        metavar='MODEL', help='models to compare: ' + ', '.join(MODEL_NAMES) +
-                        ' (ours-se-off-r50: ours with SE off in every stage, i.e. a plain '
-                        'ResNet-50)')
-    parser.add_argument('--detector-size', type=int, default=0,
-                        help='also time Faster R-CNN SE-R50 vs R50 inference on one image of '
-                        'this size (e.g. 512); 0: no')
-    parser.add_argument('--detector-train', action='store_true',
-                        help='also time a Faster R-CNN FPN train step, SE-R50 vs R50 (the toy '
-                        'configs, batch 4 of 128x128, the same weights but for SE)')
-    parser.add_argument('--profile', action='store_true',
-                        help='profile ours vs the plain ResNet per operator (eager)')
-    parser.add_argument('--kernels', action='store_true',
-                        help="list inductor's kernels for one SE and one plain bottleneck")
+    parser.add_argument(
+        '--rounds', type=int, default=5, help='interleaved rounds (every model once per round)'
+    )
+    parser.add_argument(
+        '--modes',
+        nargs='+',
+        default=['eager'],
+        choices=MODE_NAMES,
+        metavar='MODE',
+        help='modes to measure, in one table: '
+        + ', '.join(MODE_NAMES)
+        + ' (-cl: channels_last; compile: '
+        'torch.compile, inductor). Default: eager',
+    )
+    parser.add_argument(
+        '--models',
+        nargs='+',
+        default=DEFAULT_MODELS,
+        choices=MODEL_NAMES,
+        metavar='MODEL',
+        help='models to compare: '
+        + ', '.join(MODEL_NAMES)
+        + ' (ours-se-off-r50: ours with SE off in every stage, i.e. a plain '
+        'ResNet-50)',
+    )
+    parser.add_argument(
+        '--detector-size',
+        type=int,
+        default=0,
+        help='also time Faster R-CNN SE-R50 vs R50 inference on one image of '
+        'this size (e.g. 512); 0: no',
+    )
+    parser.add_argument(
+        '--detector-train',
+        action='store_true',
+        help='also time a Faster R-CNN FPN train step, SE-R50 vs R50 (the toy '
+        'configs, batch 4 of 128x128, the same weights but for SE)',
+    )
+    parser.add_argument(
+        '--profile',
+        action='store_true',
+        help='profile ours vs the plain ResNet per operator (eager)',
+    )
+    parser.add_argument(
+        '--kernels',
+        action='store_true',
+        help="list inductor's kernels for one SE and one plain bottleneck",
+    )
     parser.add_argument('--json', help='also write the results to this JSON file')
     args = parser.parse_args(argv)
     if args.device == 'cuda':
         import torch
+
         if not torch.cuda.is_available():
-            parser.exit(2, f'benchmark.py: --device cuda: no CUDA device here (torch '
-                        f'{torch.__version__}, built with CUDA {torch.version.cuda}); use '
-                        '--device cpu\n')
+            parser.exit(
+                2,
+                f'benchmark.py: --device cuda: no CUDA device here (torch '
+                f'{torch.__version__}, built with CUDA {torch.version.cuda}); use '
+                '--device cpu\n',
+            )
     return args
 
 
@@ -100,8 +149,9 @@ def measure(args, measure_lib, setting):
     m = measure_lib
     rows = {}
     for mode in args.modes:
-        prepared = {name: m.prepare(name, mode, args.batch, args.size, setting)
-                    for name in args.models}
+        prepared = {
+            name: m.prepare(name, mode, args.batch, args.size, setting) for name in args.models
+        }
         for model, x in prepared.values():  # warm-up (and compilation)
             m.forward_time(model, x, setting), m.train_time(model, x, setting)
         times = {name: dict(forward=[], train=[]) for name in prepared}
@@ -125,34 +175,48 @@ def measure(args, measure_lib, setting):
 
 
 def print_tables(args, rows, complexity):
-    print(f'device {args.device}, amp {args.amp or "off (float32)"}, batch {args.batch}, '
-          f'{args.size[0]}x{args.size[1]}, {args.threads} threads, {args.rounds} interleaved '
-          'rounds; times are medians (spread = max - min)')
+    print(
+        f'device {args.device}, amp {args.amp or "off (float32)"}, batch {args.batch}, '
+        f'{args.size[0]}x{args.size[1]}, {args.threads} threads, {args.rounds} interleaved '
+        'rounds; times are medians (spread = max - min)'
+    )
     extra = 'peak train MiB' if args.device == 'cuda' else 'page faults per train step'
-    print('| model | mode | params (M) | GFLOPs | forward ms | train step ms | saved activations '
-          f'MiB | {extra} |')
+    print(
+        '| model | mode | params (M) | GFLOPs | forward ms | train step ms | saved activations '
+        f'MiB | {extra} |'
+    )
     print('|---|---|---:|---:|---:|---:|---:|---:|')
     for row in rows.values():
         params, flops = complexity[row['name']]
-        print(f"| {row['name']} | {row['mode']} | {params / 1e6:.2f} | {flops / 1e9:.2f} | "
-              f"{row['forward_median'] * 1e3:.1f} ± {row['forward_spread'] * 1e3:.1f} | "
-              f"{row['train_median'] * 1e3:.1f} ± {row['train_spread'] * 1e3:.1f} | "
-              f"{row['memory_mib']:.0f} | {row.get('peak_mib', row.get('page_faults')):.0f} |")
-    print('\n| ratio (median of per-round ratios, min-max) | mode | forward | train step | '
-          'saved activations |')
+        print(
+            f'| {row["name"]} | {row["mode"]} | {params / 1e6:.2f} | {flops / 1e9:.2f} | '
+            f'{row["forward_median"] * 1e3:.1f} ± {row["forward_spread"] * 1e3:.1f} | '
+            f'{row["train_median"] * 1e3:.1f} ± {row["train_spread"] * 1e3:.1f} | '
+            f'{row["memory_mib"]:.0f} | {row.get("peak_mib", row.get("page_faults")):.0f} |'
+        )
+    print(
+        '\n| ratio (median of per-round ratios, min-max) | mode | forward | train step | '
+        'saved activations |'
+    )
     print('|---|---|---:|---:|---:|')
     for ours in (r for r in rows.values() if r['name'].startswith('ours')):
         for other in rows.values():
             if (other['family'], other['mode']) != (ours['family'], ours['mode']) or (
-                    other is ours):
+                other is ours
+            ):
                 continue
             pair = ours.setdefault('ratios', {})[other['name']] = dict(
                 memory=ours['memory_mib'] / other['memory_mib'],
-                **{key: paired_ratio(ours[key], other[key]) for key in ('forward', 'train')})
-            print(f"| {ours['name']} / {other['name']} | {ours['mode']} | "
-                  + ' | '.join('{median:.3f} ({min:.2f}-{max:.2f})'.format(**pair[key])
-                               for key in ('forward', 'train'))
-                  + f" | {pair['memory']:.3f} |")
+                **{key: paired_ratio(ours[key], other[key]) for key in ('forward', 'train')},
+            )
+            print(
+                f'| {ours["name"]} / {other["name"]} | {ours["mode"]} | '
+                + ' | '.join(
+                    '{median:.3f} ({min:.2f}-{max:.2f})'.format(**pair[key])
+                    for key in ('forward', 'train')
+                )
+                + f' | {pair["memory"]:.3f} |'
+            )
 
 
 def print_extras(args, rows, m, setting):
@@ -160,35 +224,42 @@ def print_extras(args, rows, m, setting):
     if args.detector_size:
         det = m.detector_latencies(args.detector_size, args.rounds)
         (se, se_spread), (plain, plain_spread) = det['faster_rcnn_se_r50'], det['faster_rcnn_r50']
-        print(f'\nFaster R-CNN FPN inference, one {args.detector_size}x{args.detector_size} '
-              f'image: SE-R50 {se * 1e3:.0f} ± {se_spread * 1e3:.0f} ms, R50 {plain * 1e3:.0f} '
-              f'± {plain_spread * 1e3:.0f} ms, ratio {se / plain:.3f}')
+        print(
+            f'\nFaster R-CNN FPN inference, one {args.detector_size}x{args.detector_size} '
+            f'image: SE-R50 {se * 1e3:.0f} ± {se_spread * 1e3:.0f} ms, R50 {plain * 1e3:.0f} '
+            f'± {plain_spread * 1e3:.0f} ms, ratio {se / plain:.3f}'
+        )
         rows['detectors'] = det
     if args.detector_train:
         det = m.detector_train_times(args.rounds)
         (plain, plain_spread), (se, se_spread) = det.values()
-        print(f'\nFaster R-CNN FPN train step, toy set size (batch 4, 128x128): SE-R50 '
-              f'{se * 1e3:.0f} ± {se_spread * 1e3:.0f} ms, R50 {plain * 1e3:.0f} ± '
-              f'{plain_spread * 1e3:.0f} ms, ratio {se / plain:.3f}')
+        print(
+            f'\nFaster R-CNN FPN train step, toy set size (batch 4, 128x128): SE-R50 '
+            f'{se * 1e3:.0f} ± {se_spread * 1e3:.0f} ms, R50 {plain * 1e3:.0f} ± '
+            f'{plain_spread * 1e3:.0f} ms, ratio {se / plain:.3f}'
+        )
         rows['detector_train'] = det
     if args.profile:
         names = {r['name'] for r in rows.values() if isinstance(r, dict) and 'name' in r}
         for ours in sorted(n for n in names if n.startswith('ours')):
-            plain = sorted(n for n in names if n.startswith('mmdet-')
-                           and m.MODELS[n][0] == m.MODELS[ours][0])
+            plain = sorted(
+                n for n in names if n.startswith('mmdet-') and m.MODELS[n][0] == m.MODELS[ours][0]
+            )
             if plain:
-                prepared = {n: m.prepare(n, 'eager', args.batch, args.size, setting)
-                            for n in (ours, plain[0])}
+                prepared = {
+                    n: m.prepare(n, 'eager', args.batch, args.size, setting)
+                    for n in (ours, plain[0])
+                }
                 m.print_profile(ours, plain[0], prepared, setting)
     if args.kernels:
         rows['kernels'] = {}
         for train in (False, True):
             for se in (True, False):
                 graphs = m.block_kernels(train, se)
-                key = f"{'SE' if se else 'plain'} bottleneck, {'train' if train else 'eval'}"
+                key = f'{"SE" if se else "plain"} bottleneck, {"train" if train else "eval"}'
                 rows['kernels'][key] = graphs
                 print(f'\ninductor kernels, {key} (1x512x28x28 stage-2 block, batch 4):')
-                for part, names in zip(('forward', 'backward'), graphs):
+                for part, names in zip(('forward', 'backward'), graphs, strict=False):
                     print(f'- {part}: {len(names)} calls: ' + ', '.join(names))
 
 
@@ -197,8 +268,10 @@ def main(argv=None):
     import torch
 
     import dev.measure as m
+
     torch.set_num_threads(args.threads)
     from mmengine.logging import MMLogger
+
     MMLogger.get_current_instance().setLevel('ERROR')
     setting = m.Setting(args.device, args.amp)
     rows = measure(args, m, setting)

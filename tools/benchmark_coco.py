@@ -10,6 +10,7 @@ AP is mmdet's CocoMetric (pycocotools) on the config's test set. FLOPs are MMEng
 ``model.test_step`` on the test set in eval mode, batch as configured, after one warm-up batch,
 data loading excluded, on this process's threads.
 """
+
 import argparse
 import json
 import os
@@ -18,10 +19,18 @@ import time
 
 if not __package__:  # run as a script: the repo root holds tools.cli
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from tools.cli import add_cfg_options, parser as cli_parser, require_file
+from tools.cli import add_cfg_options, require_file
+from tools.cli import parser as cli_parser
 
-COLUMNS = ('bbox_mAP', 'bbox_mAP_50', 'bbox_mAP_75', 'bbox_mAP_s', 'bbox_mAP_m', 'bbox_mAP_l',
-           'segm_mAP')
+COLUMNS = (
+    'bbox_mAP',
+    'bbox_mAP_50',
+    'bbox_mAP_75',
+    'bbox_mAP_s',
+    'bbox_mAP_m',
+    'bbox_mAP_l',
+    'segm_mAP',
+)
 
 
 def flops_of(model, batch):
@@ -44,12 +53,19 @@ def measure(config, checkpoint, cfg_options, max_images, work_dir):
     import torch
 
     from se_backbones.engine.runner import build_runner
+
     options = dict(cfg_options, load_from=checkpoint)
     if max_images:
         options['test_dataloader.dataset.indices'] = max_images
     name = os.path.splitext(os.path.basename(config))[0]
-    runner = build_runner(argparse.Namespace(config=config, launcher='none', cfg_options=options,
-                                             work_dir=os.path.join(work_dir, name)))
+    runner = build_runner(
+        argparse.Namespace(
+            config=config,
+            launcher='none',
+            cfg_options=options,
+            work_dir=os.path.join(work_dir, name),
+        )
+    )
     metrics = runner.test()
     model = runner.model.eval()
     batches = list(runner.test_dataloader)
@@ -63,42 +79,73 @@ def measure(config, checkpoint, cfg_options, max_images, work_dir):
         speed = images / (time.perf_counter() - start)
     backbone = model.backbone
     return dict(
-        config=config, backbone=f'{type(backbone).__name__}-{getattr(backbone, "depth", "")}',
-        params=sum(p.numel() for p in model.parameters()), flops=flops, images_per_s=speed,
-        **{c: metrics.get(f'coco/{c}') for c in COLUMNS})
+        config=config,
+        backbone=f'{type(backbone).__name__}-{getattr(backbone, "depth", "")}',
+        params=sum(p.numel() for p in model.parameters()),
+        flops=flops,
+        images_per_s=speed,
+        **{c: metrics.get(f'coco/{c}') for c in COLUMNS},
+    )
 
 
 def print_table(rows):
-    header = ['config', 'backbone', 'params (M)', 'GFLOPs', 'img/s', 'AP', 'AP50', 'AP75',
-              'APs', 'APm', 'APl', 'mask AP']
+    header = [
+        'config',
+        'backbone',
+        'params (M)',
+        'GFLOPs',
+        'img/s',
+        'AP',
+        'AP50',
+        'AP75',
+        'APs',
+        'APm',
+        'APl',
+        'mask AP',
+    ]
     print('| ' + ' | '.join(header) + ' |')
     print('|---|---|' + '---:|' * (len(header) - 2))
     for r in rows:
         aps = ['-' if r[c] is None else f'{r[c]:.3f}' for c in COLUMNS]
-        print(f"| {r['config']} | {r['backbone']} | {r['params'] / 1e6:.2f} | "
-              f"{r['flops'] / 1e9:.2f} | {r['images_per_s']:.2f} | " + ' | '.join(aps) + ' |')
+        print(
+            f'| {r["config"]} | {r["backbone"]} | {r["params"] / 1e6:.2f} | '
+            f'{r["flops"] / 1e9:.2f} | {r["images_per_s"]:.2f} | ' + ' | '.join(aps) + ' |'
+        )
 
 
 def main(argv=None):
     parser = cli_parser(__doc__)
     parser.add_argument('configs', nargs='+', metavar='CFG', help='detector configs')
-    parser.add_argument('--checkpoints', nargs='+', required=True, metavar='CKPT',
-                        help='one checkpoint per config, in the same order')
-    parser.add_argument('--max-images', type=int,
-                        help='evaluate the first N test images only (default: all)')
+    parser.add_argument(
+        '--checkpoints',
+        nargs='+',
+        required=True,
+        metavar='CKPT',
+        help='one checkpoint per config, in the same order',
+    )
+    parser.add_argument(
+        '--max-images', type=int, help='evaluate the first N test images only (default: all)'
+    )
     add_cfg_options(parser)
-    parser.add_argument('--work-dir', default='work_dirs/benchmark_coco',
-                        help='logs of each evaluation go to WORK_DIR/<config name>')
+    parser.add_argument(
+        '--work-dir',
+        default='work_dirs/benchmark_coco',
+        help='logs of each evaluation go to WORK_DIR/<config name>',
+    )
     parser.add_argument('--json', help='also write the rows to this JSON file')
     args = parser.parse_args(argv)
     if len(args.configs) != len(args.checkpoints):
-        parser.error(f'{len(args.configs)} configs but {len(args.checkpoints)} checkpoints: '
-                     'give one checkpoint per config')
-    for config, checkpoint in zip(args.configs, args.checkpoints):
+        parser.error(
+            f'{len(args.configs)} configs but {len(args.checkpoints)} checkpoints: '
+            'give one checkpoint per config'
+        )
+    for config, checkpoint in zip(args.configs, args.checkpoints, strict=True):
         require_file('benchmark_coco.py', config, 'config file')
         require_file('benchmark_coco.py', checkpoint, 'checkpoint')
-    rows = [measure(c, k, args.cfg_options, args.max_images, args.work_dir)
-            for c, k in zip(args.configs, args.checkpoints)]
+    rows = [
+        measure(c, k, args.cfg_options, args.max_images, args.work_dir)
+        for c, k in zip(args.configs, args.checkpoints, strict=True)
+    ]
     print_table(rows)
     if args.json:
         with open(args.json, 'w') as f:

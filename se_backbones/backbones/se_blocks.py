@@ -1,5 +1,6 @@
 """The SE blocks: mmdet's ``BasicBlock`` and ``Bottleneck`` with an attention layer (SE, ECA, ...)
 at one of the SENet paper's positions, ending in the fused scale-add-ReLU."""
+
 import torch
 import torch.nn as nn
 import torch.utils.checkpoint as cp
@@ -45,15 +46,17 @@ class SEBlockMixin:
         **kwargs: Arguments of the host block.
     """
 
-    def __init__(self, inplanes, planes, se_cfg=None, se_position='standard',
-                 act_before_se=False, **kwargs):
+    def __init__(
+        self, inplanes, planes, se_cfg=None, se_position='standard', act_before_se=False, **kwargs
+    ):
         super().__init__(inplanes, planes, **kwargs)
         self.se_position = se_position
         self.act_before_se = act_before_se
         self.se_layer = None
         if se_cfg is not None:
-            channels = {'pre': inplanes, 'after_conv2': self.mid_channels(planes)
-                        }.get(se_position, planes * self.expansion)
+            channels = {'pre': inplanes, 'after_conv2': self.mid_channels(planes)}.get(
+                se_position, planes * self.expansion
+            )
             cfg = dict(se_cfg)
             self.se_layer = attention_class(cfg.pop('type', 'SELayer'))(channels, **cfg)
 
@@ -64,7 +67,8 @@ class SEBlockMixin:
         if self.downsample is None:
             return x, None
         if not isinstance(self.downsample, nn.Sequential) or (
-                type(self.downsample[-1]) is not nn.BatchNorm2d):
+            type(self.downsample[-1]) is not nn.BatchNorm2d
+        ):
             return self.downsample(x), None
         *head, norm = self.downsample
         for layer in head:
@@ -94,8 +98,13 @@ class SEBlockMixin:
             if position == 'post':
                 return se(self.add_relu(out, identity))
             if se.fusable:
-                return scale_add_relu(out, se.gate(out), identity, shortcut_bn=shortcut_bn,
-                                      inplace=not torch.is_grad_enabled() or self.branch_is_own(se))
+                return scale_add_relu(
+                    out,
+                    se.gate(out),
+                    identity,
+                    shortcut_bn=shortcut_bn,
+                    inplace=not torch.is_grad_enabled() or self.branch_is_own(se),
+                )
             return self.relu(se(out) + identity)
 
         if self.with_cp and x.requires_grad:
@@ -107,8 +116,11 @@ class SEBlockMixin:
         end may write into it in training too: the branch ends in its norm (which keeps its
         input, not its output; no ``act_before_se`` ReLU, no after_conv3 plugin) and the
         attention's gate does not keep its input (``keeps_input``: max pooling does)."""
-        return (not self.act_before_se and not getattr(self, 'after_conv3_plugin_names', None)
-                and not se.keeps_input)
+        return (
+            not self.act_before_se
+            and not getattr(self, 'after_conv3_plugin_names', None)
+            and not se.keeps_input
+        )
 
     def add_relu(self, out, identity):
         """``relu(out + identity)`` written into ``out``, as mmdet's blocks do: ``out`` is the
@@ -150,7 +162,8 @@ class SEBottleneck(SEBlockMixin, Bottleneck):
         except Exception as error:
             reason = ' '.join(str(error).split())[:200]
             raise error_class(PluginBuildError, type(error))(
-                f'{type(error).__name__} at in_channels={in_channels}: {reason}') from error
+                f'{type(error).__name__} at in_channels={in_channels}: {reason}'
+            ) from error
 
     def residual(self, x):
         out = self.relu(self.norm1(self.conv1(x)))
@@ -178,15 +191,23 @@ class SENetBottleneck(SEResNeXtBottleneck):
     def __init__(self, inplanes, planes, groups=64, **kwargs):
         super().__init__(inplanes, planes, groups=groups, **kwargs)
         mid, wide = planes * 2, planes * 4
-        self.conv1 = build_conv_layer(self.conv_cfg, inplanes, mid, 1, stride=self.conv1_stride,
-                                      bias=False)
+        self.conv1 = build_conv_layer(
+            self.conv_cfg, inplanes, mid, 1, stride=self.conv1_stride, bias=False
+        )
         self.add_module(self.norm1_name, build_norm_layer(self.norm_cfg, mid)[1])
-        self.conv2 = build_conv_layer(self.conv_cfg, mid, wide, 3, stride=self.conv2_stride,
-                                      padding=self.dilation, dilation=self.dilation,
-                                      groups=groups, bias=False)
+        self.conv2 = build_conv_layer(
+            self.conv_cfg,
+            mid,
+            wide,
+            3,
+            stride=self.conv2_stride,
+            padding=self.dilation,
+            dilation=self.dilation,
+            groups=groups,
+            bias=False,
+        )
         self.add_module(self.norm2_name, build_norm_layer(self.norm_cfg, wide)[1])
-        self.conv3 = build_conv_layer(self.conv_cfg, wide, planes * self.expansion, 1,
-                                      bias=False)
+        self.conv3 = build_conv_layer(self.conv_cfg, wide, planes * self.expansion, 1, bias=False)
         self.add_module(self.norm3_name, build_norm_layer(self.norm_cfg, planes * 4)[1])
 
     def mid_channels(self, planes):

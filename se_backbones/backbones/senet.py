@@ -1,4 +1,4 @@
-from mmcv.cnn import build_conv_layer, build_norm_layer
+from mmcv.cnn import build_conv_layer
 
 from ..checks import fail
 from ..registry import MODELS
@@ -31,8 +31,12 @@ class SENet154(SEResNeXt):
         for name in ('dcn', 'plugins'):
             if kwargs.get(name) is not None:
                 fail('SENet154', name, kwargs[name], 'None (not supported by SENet-154 blocks)')
-        defaults = dict(deep_stem=True, stem_channels=(64, 64, 128), se_cfg=dict(divisor=1),
-                        stem_pool_cfg=dict(kernel_size=3, stride=2, padding=0, ceil_mode=True))
+        defaults = dict(
+            deep_stem=True,
+            stem_channels=(64, 64, 128),
+            se_cfg=dict(divisor=1),
+            stem_pool_cfg=dict(kernel_size=3, stride=2, padding=0, ceil_mode=True),
+        )
         super().__init__(depth, groups=groups, **dict(defaults, **kwargs))
 
     def make_res_layer(self, **kwargs):
@@ -42,6 +46,12 @@ class SENet154(SEResNeXt):
         if len(self.res_layers) > 0 and downsample is not None:
             conv = downsample[-2]  # [AvgPool2d (avg_down),] conv, norm
             downsample[-2] = build_conv_layer(
-                self.conv_cfg, conv.in_channels, conv.out_channels, 3, stride=conv.stride,
-                padding=1, bias=False)
+                self.conv_cfg,
+                conv.in_channels,
+                conv.out_channels,
+                3,
+                stride=conv.stride,
+                padding=1,
+                bias=False,
+            )
         return layer

@@ -5,13 +5,22 @@ import torch.nn as nn
 from mmcv.cnn import build_conv_layer, build_norm_layer
 from mmseg.models.backbones.resnet import ResNet
 
-from ..checks import (GROUPED_CONV_HINTS, check_bool, check_choice, check_ints, check_known_args,
-                      check_resnet_args, check_positive_int, fail, per_stage, resnet_defaults)
+from ..checks import (
+    GROUPED_CONV_HINTS,
+    check_bool,
+    check_choice,
+    check_ints,
+    check_known_args,
+    check_positive_int,
+    check_resnet_args,
+    fail,
+    per_stage,
+    resnet_defaults,
+)
 from ..layers import ChannelAttention
 from ..registry import MODELS
 from ..weights import init_weights_then_timm, is_timm_init
 from .se_blocks import SE_POSITIONS, PluginBuildError, SEBasicBlock, SEBottleneck, attention_class
-
 
 TIMM_PREFIX = 'timm://'
 
@@ -22,8 +31,9 @@ def timm_shorthand(owner, pretrained, init_cfg):
     if isinstance(pretrained, str) and pretrained.startswith(TIMM_PREFIX):
         if init_cfg is not None:
             raise ValueError(f'{owner}: set pretrained or init_cfg, not both')
-        return None, dict(type='se_backbones.TimmPretrained',
-                          model_name=pretrained[len(TIMM_PREFIX):])
+        return None, dict(
+            type='se_backbones.TimmPretrained', model_name=pretrained[len(TIMM_PREFIX) :]
+        )
     return pretrained, init_cfg
 
 
@@ -34,8 +44,12 @@ def stem_widths(owner, stem_channels, base_channels, deep_stem):
         stem_channels = base_channels
     if isinstance(stem_channels, (list, tuple)):
         if not deep_stem:
-            fail(owner, 'stem_channels', stem_channels, 'one positive int (3 only with '
-                 'deep_stem=True)')
+            fail(
+                owner,
+                'stem_channels',
+                stem_channels,
+                'one positive int (3 only with deep_stem=True)',
+            )
         check_ints(owner, 'stem_channels', stem_channels, length=3)
         return tuple(stem_channels)
     check_positive_int(owner, 'stem_channels', stem_channels)
@@ -51,13 +65,22 @@ def one_line_build_errors(owner, kwargs):
     try:
         yield
     except PluginBuildError as error:
-        fail(owner, 'plugins', kwargs.get('plugins'), 'plugin configs that build in every '
-             f'block with distinct names (cfg postfix) ({error})', toolkit=type(error.__cause__))
+        fail(
+            owner,
+            'plugins',
+            kwargs.get('plugins'),
+            f'plugin configs that build in every block with distinct names (cfg postfix) ({error})',
+            toolkit=type(error.__cause__),
+        )
     except ValueError as error:  # torch's GroupNorm
         if 'divisible by num_groups' not in str(error):
             raise
-        fail(owner, 'norm_cfg', kwargs.get('norm_cfg'), 'a norm whose num_groups divides every '
-             f'layer width ({error})')
+        fail(
+            owner,
+            'norm_cfg',
+            kwargs.get('norm_cfg'),
+            f'a norm whose num_groups divides every layer width ({error})',
+        )
 
 
 @MODELS.register_module()
@@ -86,8 +109,8 @@ class SEResNet(ResNet):
         stem_channels (int | Sequence[int], optional): Stem width. With ``deep_stem``, three
             widths set the three stem convs (timm's tiered stem: ``(24, 32, 64)``); one width
             ``c`` means ``(c // 2, c // 2, c)``. Default: None, meaning ``base_channels``.
-        stem_pool_cfg (dict): ``nn.MaxPool2d`` arguments of the stem pool. Default:
-            ``dict(kernel_size=3, stride=2, padding=1)``; Caffe SENet uses
+        stem_pool_cfg (dict, optional): ``nn.MaxPool2d`` arguments of the stem pool. Default:
+            None, meaning ``dict(kernel_size=3, stride=2, padding=1)``; Caffe SENet uses
             ``dict(kernel_size=3, stride=2, padding=0, ceil_mode=True)``.
         act_before_se (bool): ReLU on the residual branch before SE, as Caffe SENet's basic
             block (timm ``legacy_seresnet18/34``). Default: False.
@@ -113,8 +136,10 @@ class SEResNet(ResNet):
     """
 
     # mmseg's ResNet init without init_cfg, also used under init_cfg=TimmPretrained(...)
-    DEFAULT_INIT_CFG = [dict(type='Kaiming', layer='Conv2d'),
-                        dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm'])]
+    DEFAULT_INIT_CFG = [
+        dict(type='Kaiming', layer='Conv2d'),
+        dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm']),
+    ]
 
     arch_settings = {
         18: (SEBasicBlock, (2, 2, 2, 2)),
@@ -127,42 +152,65 @@ class SEResNet(ResNet):
         269: (SEBottleneck, (3, 30, 48, 8)),
     }
 
-    def __init__(self,
-                 depth,
-                 se_ratio=None,
-                 stage_with_se=None,
-                 se_cfg=None,
-                 se_position='standard',
-                 stem_channels=None,
-                 stem_pool_cfg=dict(kernel_size=3, stride=2, padding=1),
-                 act_before_se=False,
-                 base_channels=64,
-                 num_stages=4,
-                 deep_stem=False,
-                 norm_eval=False,
-                 zero_init_residual=True,
-                 pretrained=None,
-                 init_cfg=None,
-                 **kwargs):
+    def __init__(
+        self,
+        depth,
+        se_ratio=None,
+        stage_with_se=None,
+        se_cfg=None,
+        se_position='standard',
+        stem_channels=None,
+        stem_pool_cfg=None,
+        act_before_se=False,
+        base_channels=64,
+        num_stages=4,
+        deep_stem=False,
+        norm_eval=False,
+        zero_init_residual=True,
+        pretrained=None,
+        init_cfg=None,
+        **kwargs,
+    ):
+        if stem_pool_cfg is None:
+            stem_pool_cfg = dict(kernel_size=3, stride=2, padding=1)
         name = type(self).__name__
         check_known_args(name, kwargs, self.argument_names(), GROUPED_CONV_HINTS)
-        block = self._check_depth(name, depth, num_stages, dict(
-            kwargs, deep_stem=deep_stem, base_channels=base_channels, norm_eval=norm_eval,
-            zero_init_residual=zero_init_residual, pretrained=pretrained, init_cfg=init_cfg))
-        self._set_attention(name, block, num_stages, se_ratio, stage_with_se, se_cfg,
-                            se_position, act_before_se)
+        block = self._check_depth(
+            name,
+            depth,
+            num_stages,
+            dict(
+                kwargs,
+                deep_stem=deep_stem,
+                base_channels=base_channels,
+                norm_eval=norm_eval,
+                zero_init_residual=zero_init_residual,
+                pretrained=pretrained,
+                init_cfg=init_cfg,
+            ),
+        )
+        self._set_attention(
+            name, block, num_stages, se_ratio, stage_with_se, se_cfg, se_position, act_before_se
+        )
         pretrained, init_cfg = timm_shorthand(name, pretrained, init_cfg)
         if not isinstance(stem_pool_cfg, dict):
-            fail(name, 'stem_pool_cfg', stem_pool_cfg, 'a dict of nn.MaxPool2d arguments',
-                 TypeError)
+            fail(
+                name, 'stem_pool_cfg', stem_pool_cfg, 'a dict of nn.MaxPool2d arguments', TypeError
+            )
         self.stem_pool_cfg = dict(stem_pool_cfg)
         self.deep_stem_channels = stem_widths(name, stem_channels, base_channels, deep_stem)
         # mmseg's ResNet picks the zero-init norm by `block is Bottleneck`, which SE blocks are
         # not; make_res_layer gives the blocks that init_cfg instead (also under timm weights,
         # which overwrite it, or which missing_ok may leave out)
-        self.zero_init_blocks = zero_init_residual and pretrained is None and all(
-            is_timm_init(cfg) for cfg in (init_cfg if isinstance(init_cfg, list) else [init_cfg])
-            if cfg is not None)
+        self.zero_init_blocks = (
+            zero_init_residual
+            and pretrained is None
+            and all(
+                is_timm_init(cfg)
+                for cfg in (init_cfg if isinstance(init_cfg, list) else [init_cfg])
+                if cfg is not None
+            )
+        )
         with one_line_build_errors(name, kwargs):
             super().__init__(
                 depth,
@@ -174,58 +222,98 @@ class SEResNet(ResNet):
                 zero_init_residual=zero_init_residual,
                 pretrained=pretrained,
                 init_cfg=init_cfg,
-                **kwargs)
+                **kwargs,
+            )
 
     def _check_depth(self, name, depth, num_stages, resnet_args):
         """Check depth, num_stages and the ResNet arguments; return the block class."""
         check_choice(name, 'depth', depth, sorted(self.arch_settings), toolkit=KeyError)
         check_choice(name, 'num_stages', num_stages, (1, 2, 3, 4), toolkit=AssertionError)
         block, stage_blocks = self.arch_settings[depth]
-        check_resnet_args(name, num_stages, stage_blocks[num_stages - 1], block.expansion == 4,
-                          resnet_args)
+        check_resnet_args(
+            name, num_stages, stage_blocks[num_stages - 1], block.expansion == 4, resnet_args
+        )
         return block
 
-    def _set_attention(self, name, block, num_stages, se_ratio, stage_with_se, se_cfg,
-                       se_position, act_before_se):
+    def _set_attention(
+        self, name, block, num_stages, se_ratio, stage_with_se, se_cfg, se_position, act_before_se
+    ):
         """Check the SE arguments and keep what make_res_layer gives each stage's blocks: the
         attention class (resolved here, once), its config, the ratio and flag per stage."""
         check_bool(name, 'act_before_se', act_before_se)
         if se_cfg is not None and not isinstance(se_cfg, dict):
-            fail(name, 'se_cfg', se_cfg, 'None or a dict: the attention layer\'s type '
-                 '(default SELayer) and arguments', TypeError)
+            fail(
+                name,
+                'se_cfg',
+                se_cfg,
+                "None or a dict: the attention layer's type (default SELayer) and arguments",
+                TypeError,
+            )
         se_cfg = dict(se_cfg or {})
         for key in ('channels', 'ratio'):
             if key in se_cfg:
-                fail(name, 'se_cfg', se_cfg, f'free of {key!r} (it comes from the block width '
-                     'and se_ratio)')
+                fail(
+                    name,
+                    'se_cfg',
+                    se_cfg,
+                    f'free of {key!r} (it comes from the block width and se_ratio)',
+                )
         try:
             attention = attention_class(se_cfg.get('type', 'SELayer'))
         except KeyError as error:  # a close miss: the registry's did-you-mean
-            fail(name, "se_cfg['type']", se_cfg.get('type'), 'a ChannelAttention subclass '
-                 f'registered in se_backbones.MODELS ({error.args[0]})', toolkit=KeyError)
+            fail(
+                name,
+                "se_cfg['type']",
+                se_cfg.get('type'),
+                f'a ChannelAttention subclass registered in se_backbones.MODELS ({error.args[0]})',
+                toolkit=KeyError,
+            )
         if not (isinstance(attention, type) and issubclass(attention, ChannelAttention)):
-            fail(name, "se_cfg['type']", se_cfg.get('type'), 'a ChannelAttention subclass '
-                 'registered in se_backbones.MODELS: SELayer, ECALayer or one of your own '
-                 '(docs/extending.md)')
-        takes = [p for p in inspect.signature(attention.__init__).parameters
-                 if p not in ('self', 'channels', 'ratio', 'args', 'kwargs')]
-        check_known_args(f"{name}: se_cfg of {attention.__name__}",
-                         [k for k in se_cfg if k != 'type'], takes)
+            fail(
+                name,
+                "se_cfg['type']",
+                se_cfg.get('type'),
+                'a ChannelAttention subclass '
+                'registered in se_backbones.MODELS: SELayer, ECALayer or one of your own '
+                '(docs/extending.md)',
+            )
+        takes = [
+            p
+            for p in inspect.signature(attention.__init__).parameters
+            if p not in ('self', 'channels', 'ratio', 'args', 'kwargs')
+        ]
+        check_known_args(
+            f'{name}: se_cfg of {attention.__name__}', [k for k in se_cfg if k != 'type'], takes
+        )
         check_choice(name, 'se_position', se_position, SE_POSITIONS)
         if se_position == 'after_conv2' and block.expansion == 1:
-            fail(name, 'se_position', se_position, "one of 'standard', 'pre', 'post', "
-                 "'identity' with basic blocks (depth 18, 34; 'after_conv2' needs bottlenecks)")
+            fail(
+                name,
+                'se_position',
+                se_position,
+                "one of 'standard', 'pre', 'post', "
+                "'identity' with basic blocks (depth 18, 34; 'after_conv2' needs bottlenecks)",
+            )
         self.uses_ratio = attention.takes_ratio
         if not self.uses_ratio and se_ratio is not None:
-            fail(name, 'se_ratio', se_ratio, f'None with se_cfg type {attention.__name__} (it '
-                 'has no reduction ratio)')
+            fail(
+                name,
+                'se_ratio',
+                se_ratio,
+                f'None with se_cfg type {attention.__name__} (it has no reduction ratio)',
+            )
         self.attention = attention
         self.se_cfg = se_cfg
-        self.se_ratio = per_stage(name, 'se_ratio', 16 if se_ratio is None else se_ratio,
-                                  num_stages, int)
-        self.stage_with_se = per_stage(name, 'stage_with_se',
-                                       True if stage_with_se is None else stage_with_se,
-                                       num_stages, bool)
+        self.se_ratio = per_stage(
+            name, 'se_ratio', 16 if se_ratio is None else se_ratio, num_stages, int
+        )
+        self.stage_with_se = per_stage(
+            name,
+            'stage_with_se',
+            True if stage_with_se is None else stage_with_se,
+            num_stages,
+            bool,
+        )
         self.se_position = se_position
         self.act_before_se = act_before_se
 
@@ -234,23 +322,30 @@ class SEResNet(ResNet):
         """Every argument this backbone takes: its own, its subclasses' up to this class, and
         the mmdet/mmseg ``ResNet`` ones."""
         names = set(resnet_defaults())
-        for klass in cls.__mro__[:cls.__mro__.index(SEResNet) + 1]:
+        for klass in cls.__mro__[: cls.__mro__.index(SEResNet) + 1]:
             if '__init__' in vars(klass):
-                names.update(p.name for p in inspect.signature(klass.__init__).parameters.values()
-                             if p.kind is p.POSITIONAL_OR_KEYWORD and p.name != 'self')
+                names.update(
+                    p.name
+                    for p in inspect.signature(klass.__init__).parameters.values()
+                    if p.kind is p.POSITIONAL_OR_KEYWORD and p.name != 'self'
+                )
         return sorted(names)
 
     def make_res_layer(self, **kwargs):
         """Build one stage, adding its SE config and the zero-init of its blocks."""
         stage = len(self.res_layers)  # mmseg's ResNet appends each stage once it is built
         if self.stage_with_se[stage]:
-            kwargs['se_cfg'] = dict(self.se_cfg, type=self.attention, **(
-                dict(ratio=self.se_ratio[stage]) if self.uses_ratio else {}))
+            kwargs['se_cfg'] = dict(
+                self.se_cfg,
+                type=self.attention,
+                **(dict(ratio=self.se_ratio[stage]) if self.uses_ratio else {}),
+            )
         kwargs['act_before_se'] = self.act_before_se
         kwargs['se_position'] = self.se_position
         if self.zero_init_blocks:
             kwargs['init_cfg'] = dict(
-                type='Constant', val=0, override=dict(name=self.block.last_norm))
+                type='Constant', val=0, override=dict(name=self.block.last_norm)
+            )
         return super().make_res_layer(**kwargs)
 
     def _make_stem_layer(self, in_channels, stem_channels):
@@ -260,10 +355,18 @@ class SEResNet(ResNet):
             layers = []
             for i, width in enumerate(self.deep_stem_channels):
                 layers += [
-                    build_conv_layer(self.conv_cfg, in_channels, width, kernel_size=3,
-                                     stride=2 if i == 0 else 1, padding=1, bias=False),
+                    build_conv_layer(
+                        self.conv_cfg,
+                        in_channels,
+                        width,
+                        kernel_size=3,
+                        stride=2 if i == 0 else 1,
+                        padding=1,
+                        bias=False,
+                    ),
                     build_norm_layer(self.norm_cfg, width)[1],
-                    nn.ReLU(inplace=True)]
+                    nn.ReLU(inplace=True),
+                ]
                 in_channels = width
             self.stem = nn.Sequential(*layers)
         self.maxpool = nn.MaxPool2d(**self.stem_pool_cfg)
@@ -275,14 +378,26 @@ class SEResNet(ResNet):
 
     # The attributes that define the architecture beyond tensor shapes: weights converted for
     # one architecture fit another of the same shapes only if these agree too.
-    ARCHITECTURE_ATTRS = ('depth', 'groups', 'base_width', 'style', 'deep_stem', 'avg_down',
-                          'deep_stem_channels', 'stem_pool_cfg', 'act_before_se', 'se_cfg',
-                          'se_position')
+    ARCHITECTURE_ATTRS = (
+        'depth',
+        'groups',
+        'base_width',
+        'style',
+        'deep_stem',
+        'avg_down',
+        'deep_stem_channels',
+        'stem_pool_cfg',
+        'act_before_se',
+        'se_cfg',
+        'se_position',
+    )
 
     def architecture(self):
         """The class name and the values of :attr:`ARCHITECTURE_ATTRS`."""
-        return dict(type=type(self).__name__,
-                    **{name: getattr(self, name, None) for name in self.ARCHITECTURE_ATTRS})
+        return dict(
+            type=type(self).__name__,
+            **{name: getattr(self, name, None) for name in self.ARCHITECTURE_ATTRS},
+        )
 
     def train(self, mode=True):
         """As mmseg's (frozen stages and ``norm_eval`` stay in eval mode), but returns self."""

@@ -45,4 +45,5 @@ class SEResNeXt(SEResNet):
             groups=self.groups,
             base_width=self.base_width,
             base_channels=self.base_channels,
-            **kwargs)
+            **kwargs,
+        )

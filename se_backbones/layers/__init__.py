@@ -5,5 +5,12 @@ from .scale_add_relu import scale_add_relu
 from .se_layer import SELayer
 from .se_plugin import SEPlugin
 
-__all__ = ['ChannelAttention', 'ECALayer', 'SELayer', 'SEPlugin', 'eca_kernel_size',
-           'make_divisible', 'scale_add_relu']
+__all__ = [
+    'ChannelAttention',
+    'ECALayer',
+    'SELayer',
+    'SEPlugin',
+    'eca_kernel_size',
+    'make_divisible',
+    'scale_add_relu',
+]

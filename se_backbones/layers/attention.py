@@ -17,6 +17,7 @@ A new attention type subclasses :class:`ChannelAttention`, registers itself in
 ``se_backbones.MODELS`` and is then usable as ``se_cfg=dict(type='MyAttention', ...)``
 (docs/extending.md).
 """
+
 from mmengine.model import BaseModule
 
 

@@ -48,8 +48,9 @@ class ECALayer(ChannelAttention):
         (5, (2, 256, 8, 8))
     """
 
-    def __init__(self, channels, kernel_size=None, gamma=2, b=1, squeeze='avg',
-                 gate='sigmoid', init_cfg=None):
+    def __init__(
+        self, channels, kernel_size=None, gamma=2, b=1, squeeze='avg', gate='sigmoid', init_cfg=None
+    ):
         super().__init__(init_cfg)
         check_positive_int('ECALayer', 'channels', channels)
         check_number('ECALayer', 'gamma', gamma)

@@ -8,6 +8,7 @@
   fuses into one pass (and whose backward it partitions itself), and which traces and exports
   as standard ops.
 """
+
 import torch
 import torch.nn.functional as F
 
@@ -39,9 +40,16 @@ class _ScaleAddReLU(torch.autograd.Function):
         out, gate, identity = ctx.saved_tensors
         if ctx.bn is not None:  # recompute the shortcut: the BN's normalisation of its input
             weight, bias, mean, var, batch_stats, eps = ctx.bn
-            identity = F.batch_norm(identity, None if batch_stats else mean,
-                                    None if batch_stats else var, weight, bias, batch_stats,
-                                    0.0, eps)
+            identity = F.batch_norm(
+                identity,
+                None if batch_stats else mean,
+                None if batch_stats else var,
+                weight,
+                bias,
+                batch_stats,
+                0.0,
+                eps,
+            )
         grad_pre = torch.ops.aten.threshold_backward(grad_out, out, 0)  # ReLU's backward
         grad_x = grad_pre * gate
         # x * gate recovered as out - identity, in one new tensor (or in the recomputed one)
@@ -50,7 +58,8 @@ class _ScaleAddReLU(torch.autograd.Function):
         # clamp only guards an underflow to exactly 0); summed in float32 for low precision
         grad_gate = scaled.mul_(grad_pre).sum((2, 3), keepdim=True, dtype=torch.float32)
         grad_gate = (grad_gate / gate.float().clamp_min(torch.finfo(gate.dtype).tiny)).to(
-            gate.dtype)
+            gate.dtype
+        )
         return grad_x, grad_gate, grad_pre, None, None, None
 
 
@@ -89,6 +98,12 @@ def scale_add_relu(x, gate, identity, inplace=False, shortcut_bn=None):
         return torch.relu(x * gate + identity)
     if _records(x, gate, identity):
         bn_input, bn = shortcut_bn if shortcut_bn is not None else (None, None)
-        return _ScaleAddReLU.apply(x, gate, identity, bn_input, bn if bn is None else bn_args(bn),
-                                   inplace and not (x.is_leaf and x.requires_grad))
+        return _ScaleAddReLU.apply(
+            x,
+            gate,
+            identity,
+            bn_input,
+            bn if bn is None else bn_args(bn),
+            inplace and not (x.is_leaf and x.requires_grad),
+        )
     return _forward(x, gate, identity, inplace)

@@ -5,12 +5,18 @@ from ..checks import check_layer_cfg, check_number, check_positive_int, fail
 from ..registry import MODELS
 from .attention import ChannelAttention
 from .make_divisible import make_divisible
-from .squeeze_gate import (LOW_PRECISION, check_squeeze, gate_cfg, is_compiling, is_fusable,
-                           records_grad, squeeze)
+from .squeeze_gate import (
+    LOW_PRECISION,
+    check_squeeze,
+    gate_cfg,
+    is_compiling,
+    is_fusable,
+    records_grad,
+    squeeze,
+)
 
 
-def _checked(channels, squeeze_channels, ratio, divisor, bias, conv_cfg, act_cfg, squeeze,
-             gate):
+def _checked(channels, squeeze_channels, ratio, divisor, bias, conv_cfg, act_cfg, squeeze, gate):
     """:class:`SELayer`'s arguments checked: the squeeze width and the pair of activations."""
     check_positive_int('SELayer', 'channels', channels)
     if squeeze_channels is None:
@@ -72,29 +78,34 @@ class SELayer(ChannelAttention):
 
     takes_ratio = True
 
-    def __init__(self,
-                 channels,
-                 squeeze_channels=None,
-                 ratio=16,
-                 divisor=8,
-                 bias='auto',
-                 conv_cfg=None,
-                 act_cfg=(dict(type='ReLU'), dict(type='Sigmoid')),
-                 squeeze='avg',
-                 gate=None,
-                 init_cfg=None):
+    def __init__(
+        self,
+        channels,
+        squeeze_channels=None,
+        ratio=16,
+        divisor=8,
+        bias='auto',
+        conv_cfg=None,
+        act_cfg=(dict(type='ReLU'), dict(type='Sigmoid')),
+        squeeze='avg',
+        gate=None,
+        init_cfg=None,
+    ):
         super().__init__(init_cfg)
-        squeeze_channels, act_cfg = _checked(channels, squeeze_channels, ratio, divisor, bias,
-                                             conv_cfg, act_cfg, squeeze, gate)
+        squeeze_channels, act_cfg = _checked(
+            channels, squeeze_channels, ratio, divisor, bias, conv_cfg, act_cfg, squeeze, gate
+        )
         self.squeeze = squeeze
         self.fusable = is_fusable(act_cfg[1])  # the block may fuse scale, add and ReLU
         self.channels = channels
         self.squeeze_channels = squeeze_channels
         self.global_avgpool = nn.AdaptiveAvgPool2d(1)
         self.conv1 = ConvModule(
-            channels, squeeze_channels, 1, bias=bias, conv_cfg=conv_cfg, act_cfg=act_cfg[0])
+            channels, squeeze_channels, 1, bias=bias, conv_cfg=conv_cfg, act_cfg=act_cfg[0]
+        )
         self.conv2 = ConvModule(
-            squeeze_channels, channels, 1, bias=bias, conv_cfg=conv_cfg, act_cfg=act_cfg[1])
+            squeeze_channels, channels, 1, bias=bias, conv_cfg=conv_cfg, act_cfg=act_cfg[1]
+        )
 
     @property
     def keeps_input(self):
@@ -103,8 +114,9 @@ class SELayer(ChannelAttention):
 
     def gate(self, x):
         """The excitation of ``x`` (N, C, H, W): one factor per channel, (N, C, 1, 1)."""
-        if self.squeeze == 'avg' and not (records_grad(x) or is_compiling()
-                                          or x.dtype in LOW_PRECISION):
+        if self.squeeze == 'avg' and not (
+            records_grad(x) or is_compiling() or x.dtype in LOW_PRECISION
+        ):
             pooled = self.global_avgpool(x)  # as timm's and mmpretrain's, to the bit
         else:  # a mean whose backward keeps nothing, summed in float32 for low precision
             pooled = squeeze(x, self.squeeze)

@@ -1,5 +1,6 @@
 """The squeeze (global pooling) and gate (excitation activation) choices of the SENet paper's
 ablations (Hu et al., Tables 11 and 12), shared by SELayer and ECALayer."""
+
 import torch
 
 from ..checks import check_choice
@@ -7,8 +8,12 @@ from ..checks import check_choice
 SQUEEZES = ('avg', 'max', 'avgmax')
 # name -> activation config; all but tanh are >= 0 and flat where they are 0, which the fused
 # SE block end (scale_add_relu) needs
-GATES = {'sigmoid': dict(type='Sigmoid'), 'hsigmoid': dict(type='HSigmoid'),
-         'tanh': dict(type='Tanh'), 'relu': dict(type='ReLU')}
+GATES = {
+    'sigmoid': dict(type='Sigmoid'),
+    'hsigmoid': dict(type='HSigmoid'),
+    'tanh': dict(type='Tanh'),
+    'relu': dict(type='ReLU'),
+}
 FUSABLE_GATES = ('Sigmoid', 'HSigmoid', 'ReLU')
 
 
@@ -24,7 +29,8 @@ def gate_cfg(owner, gate):
 
 # Whether dynamo is tracing: torch.compiler.is_compiling (torch >= 2.3), else torch._dynamo's
 is_compiling = getattr(getattr(torch, 'compiler', None), 'is_compiling', None) or (
-    lambda: torch._dynamo.is_compiling())
+    lambda: torch._dynamo.is_compiling()
+)
 
 
 def is_exporting():

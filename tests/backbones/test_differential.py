@@ -13,6 +13,7 @@ Only well-typed values are drawn: values theirs accepts but we reject on purpose
 ``frozen_stages=5`` with 4 stages, a ``multi_grid`` longer than the last stage) are out of the
 scope of the equivalence.
 """
+
 import copy
 from dataclasses import dataclass
 
@@ -29,21 +30,31 @@ from se_backbones import SEResNet, SEResNeXt
 from tests.helpers import randomize_
 
 pytestmark = pytest.mark.filterwarnings(  # a refused plugin's zero-width conv
-    'ignore:Initializing zero-element tensors is a no-op:UserWarning')
+    'ignore:Initializing zero-element tensors is a no-op:UserWarning'
+)
 
-BOTTLENECK_DEPTHS = (50, )
+BOTTLENECK_DEPTHS = (50,)
 LAST_STAGE_BLOCKS = {18: (2, 2, 2, 2), 50: (3, 4, 6, 3)}
 DCN = dict(type='DCN', deform_groups=1, fallback_on_stride=False)
 PLUGIN_CFGS = (
-    dict(type='ContextBlock', ratio=1. / 4),
-    dict(type='GeneralizedAttention', spatial_range=-1, num_heads=8, attention_type='0010',
-         kv_stride=2),
+    dict(type='ContextBlock', ratio=1.0 / 4),
+    dict(
+        type='GeneralizedAttention',
+        spatial_range=-1,
+        num_heads=8,
+        attention_type='0010',
+        kv_stride=2,
+    ),
     dict(type='NonLocal2d', reduction=2),
 )
 PLUGIN_POSITIONS = ('after_conv1', 'after_conv2', 'after_conv3')
-PROPERTY_SETTINGS = dict(deadline=None, derandomize=True, database=None, print_blob=True,
-                         suppress_health_check=[HealthCheck.too_slow,
-                                                HealthCheck.data_too_large])
+PROPERTY_SETTINGS = dict(
+    deadline=None,
+    derandomize=True,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 @pytest.fixture(autouse=True, scope='module')
@@ -58,6 +69,7 @@ def one_thread():
 @dataclass
 class Case:
     """One configuration, as theirs and ours take it."""
+
     theirs: type
     ours: type
     their_kwargs: dict
@@ -67,8 +79,10 @@ class Case:
     compare_outputs: bool = True
 
     def __repr__(self):
-        return (f'Case({self.theirs.__name__}(**{self.their_kwargs!r}) vs '
-                f'{self.ours.__name__}(**{self.our_kwargs!r}))')
+        return (
+            f'Case({self.theirs.__name__}(**{self.their_kwargs!r}) vs '
+            f'{self.ours.__name__}(**{self.our_kwargs!r}))'
+        )
 
 
 def build(cls, kwargs):
@@ -82,8 +96,10 @@ def build(cls, kwargs):
 
 def train_flags(model):
     model.train()
-    return ({name: m.training for name, m in model.named_modules()},
-            {name: p.requires_grad for name, p in model.named_parameters()})
+    return (
+        {name: m.training for name, m in model.named_modules()},
+        {name: p.requires_grad for name, p in model.named_parameters()},
+    )
 
 
 def assert_equivalent(case):
@@ -93,23 +109,28 @@ def assert_equivalent(case):
     ours, our_error = build(case.ours, case.our_kwargs)
     if their_error is not None:
         assert our_error is not None, (
-            f'{case}: theirs refuses ({type(their_error).__name__}: {their_error}), ours builds')
+            f'{case}: theirs refuses ({type(their_error).__name__}: {their_error}), ours builds'
+        )
         message = str(our_error)
         assert isinstance(our_error, (ValueError, TypeError)), (
-            f'{case}: ours refuses with {type(our_error).__name__}: {our_error}')
+            f'{case}: ours refuses with {type(our_error).__name__}: {our_error}'
+        )
         assert isinstance(our_error, type(their_error)), (
             f'{case}: theirs raises {type(their_error).__name__}, ours '
-            f'{type(our_error).__name__}, which code catching theirs misses: {our_error}')
+            f'{type(our_error).__name__}, which code catching theirs misses: {our_error}'
+        )
         assert message.startswith(f'{case.ours.__name__}:'), f'{case}: {message}'
         assert '\n' not in message, f'{case}: {message!r}'
         return 'refused', f'{type(their_error).__name__}: {str(their_error)[:50]}'
     assert our_error is None, (
-        f'{case}: theirs builds, ours refuses ({type(our_error).__name__}: {our_error})')
+        f'{case}: theirs builds, ours refuses ({type(our_error).__name__}: {our_error})'
+    )
 
     their_state, our_state = theirs.state_dict(), ours.state_dict()
     assert list(our_state) == list(their_state), case
     assert {k: v.shape for k, v in our_state.items()} == {
-        k: v.shape for k, v in their_state.items()}, case
+        k: v.shape for k, v in their_state.items()
+    }, case
 
     assert train_flags(ours) == train_flags(theirs), case
 
@@ -120,17 +141,17 @@ def assert_equivalent(case):
     theirs.eval()
     ours.eval()
     size = 96 if case.our_kwargs.get('dcn') else case.size  # DCN convs need maps >= 3x3
-    x = torch.randn(1, case.in_channels, size, size,
-                    generator=torch.Generator().manual_seed(0))
+    x = torch.randn(1, case.in_channels, size, size, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         their_out, our_out = theirs(x), ours(x)
     assert len(our_out) == len(their_out) == len(case.our_kwargs['out_indices'])
-    for theirs_f, ours_f in zip(their_out, our_out):
+    for theirs_f, ours_f in zip(their_out, our_out, strict=True):
         torch.testing.assert_close(ours_f, theirs_f, rtol=1e-5, atol=1e-6)
     return 'built', None
 
 
 # --- strategies ----------------------------------------------------------------------------
+
 
 def per_stage(draw, values, num_stages):
     return tuple(draw(st.sampled_from(values)) for _ in range(num_stages))
@@ -151,8 +172,10 @@ def plugin_lists(draw, num_stages):
     duplicate module name, which theirs refuses."""
     plugins = []
     for _ in range(draw(st.integers(1, 2))):
-        plugin = dict(cfg=dict(draw(st.sampled_from(PLUGIN_CFGS))),
-                      position=draw(st.sampled_from(PLUGIN_POSITIONS)))
+        plugin = dict(
+            cfg=dict(draw(st.sampled_from(PLUGIN_CFGS))),
+            position=draw(st.sampled_from(PLUGIN_POSITIONS)),
+        )
         if draw(st.booleans()):
             plugin['stages'] = per_stage(draw, [True, False], num_stages)
         if draw(st.booleans()):
@@ -198,7 +221,7 @@ def resnet_args(draw, depths, mmseg=False):
 
 
 def no_se(kwargs):
-    return dict(kwargs, stage_with_se=(False, ) * kwargs.get('num_stages', 4))
+    return dict(kwargs, stage_with_se=(False,) * kwargs.get('num_stages', 4))
 
 
 @st.composite
@@ -209,7 +232,7 @@ def mmdet_resnet_cases(draw):
 
 @st.composite
 def mmdet_resnext_cases(draw):
-    kwargs = draw(resnet_args((50, )))
+    kwargs = draw(resnet_args((50,)))
     kwargs.update(groups=draw(st.integers(2, 4)), base_width=draw(st.sampled_from([4, 2])))
     return Case(MMDetResNeXt, SEResNeXt, kwargs, no_se(kwargs), kwargs['in_channels'])
 
@@ -224,8 +247,14 @@ def mmseg_v1c_cases(draw):
         blocks = LAST_STAGE_BLOCKS[kwargs['depth']][kwargs['num_stages'] - 1]
         kwargs['multi_grid'] = per_stage(draw, [1, 2, 4], blocks)
     ours = no_se(dict(kwargs, deep_stem=True, avg_down=False))
-    return Case(ResNetV1c, SEResNet, kwargs, ours, kwargs['in_channels'],
-                compare_outputs=not chains_plugins(kwargs))
+    return Case(
+        ResNetV1c,
+        SEResNet,
+        kwargs,
+        ours,
+        kwargs['in_channels'],
+        compare_outputs=not chains_plugins(kwargs),
+    )
 
 
 def chains_plugins(kwargs):
@@ -234,9 +263,17 @@ def chains_plugins(kwargs):
     chains them, as mmdet's), so their outputs differ from ours there."""
     plugins = kwargs.get('plugins') or []
     return any(
-        len([p for p in plugins if p['position'] == position
-             and (p.get('stages') is None or p['stages'][stage])]) > 1
-        for stage in range(kwargs['num_stages']) for position in PLUGIN_POSITIONS)
+        len(
+            [
+                p
+                for p in plugins
+                if p['position'] == position and (p.get('stages') is None or p['stages'][stage])
+            ]
+        )
+        > 1
+        for stage in range(kwargs['num_stages'])
+        for position in PLUGIN_POSITIONS
+    )
 
 
 def record(case, result):
@@ -253,6 +290,7 @@ def record(case, result):
 
 
 # --- properties ----------------------------------------------------------------------------
+
 
 @settings(max_examples=300, **PROPERTY_SETTINGS)
 @given(mmdet_resnet_cases())
@@ -287,83 +325,170 @@ def test_gn32_resnet50_builds_as_in_mmseg_tests():
 
 
 def v1c(depth=50, **kwargs):
-    kwargs = dict(dict(depth=depth, base_channels=16, stem_channels=16, out_indices=(0, 3),
-                       norm_eval=False), **kwargs)
-    return Case(ResNetV1c, SEResNet, kwargs, no_se(dict(kwargs, deep_stem=True,
-                                                         avg_down=False)))
+    kwargs = dict(
+        dict(depth=depth, base_channels=16, stem_channels=16, out_indices=(0, 3), norm_eval=False),
+        **kwargs,
+    )
+    return Case(ResNetV1c, SEResNet, kwargs, no_se(dict(kwargs, deep_stem=True, avg_down=False)))
 
 
 def mmdet(depth=50, theirs=MMDetResNet, ours=SEResNet, **kwargs):
-    kwargs = dict(dict(depth=depth, base_channels=8, out_indices=(0, 3), norm_eval=True),
-                  **kwargs)
+    kwargs = dict(dict(depth=depth, base_channels=8, out_indices=(0, 3), norm_eval=True), **kwargs)
     return Case(theirs, ours, kwargs, no_se(kwargs))
 
 
-CONTEXT = dict(type='ContextBlock', ratio=1. / 4)
+CONTEXT = dict(type='ContextBlock', ratio=1.0 / 4)
 EXPLICIT = {
     # mmseg's dilated ResNetV1c (PSPNet, DeepLabV3), with contract_dilation and multi_grid
-    'v1c-d8-contract': (v1c(strides=(1, 2, 1, 1), dilations=(1, 1, 2, 4),
-                            contract_dilation=True), 'built'),
-    'v1c-d8-multi-grid': (v1c(strides=(1, 2, 1, 1), dilations=(1, 1, 2, 4),
-                              multi_grid=(1, 2, 4)), 'built'),
-    'v1c-d16-both': (v1c(strides=(1, 2, 2, 1), dilations=(1, 1, 1, 2), contract_dilation=True,
-                         multi_grid=(1, 2, 4)), 'built'),
-    'v1c-18-3-stages': (v1c(18, num_stages=3, strides=(1, 2, 1), dilations=(1, 1, 2),
-                            out_indices=(2, ), contract_dilation=True, multi_grid=(2, 4)),
-                        'built'),
+    'v1c-d8-contract': (
+        v1c(strides=(1, 2, 1, 1), dilations=(1, 1, 2, 4), contract_dilation=True),
+        'built',
+    ),
+    'v1c-d8-multi-grid': (
+        v1c(strides=(1, 2, 1, 1), dilations=(1, 1, 2, 4), multi_grid=(1, 2, 4)),
+        'built',
+    ),
+    'v1c-d16-both': (
+        v1c(
+            strides=(1, 2, 2, 1),
+            dilations=(1, 1, 1, 2),
+            contract_dilation=True,
+            multi_grid=(1, 2, 4),
+        ),
+        'built',
+    ),
+    'v1c-18-3-stages': (
+        v1c(
+            18,
+            num_stages=3,
+            strides=(1, 2, 1),
+            dilations=(1, 1, 2),
+            out_indices=(2,),
+            contract_dilation=True,
+            multi_grid=(2, 4),
+        ),
+        'built',
+    ),
     'v1c-gn': (v1c(norm_cfg=dict(type='GN', num_groups=8, requires_grad=True)), 'built'),
     'v1c-syncbn': (v1c(norm_cfg=dict(type='SyncBN', requires_grad=True)), 'built'),
     # GN whose num_groups does not divide a width: both refuse
     'gn-3': (mmdet(norm_cfg=dict(type='GN', num_groups=3)), 'refused'),
     'gn-32-narrow': (mmdet(norm_cfg=dict(type='GN', num_groups=32)), 'refused'),
-    'gn-8-deep-stem-4': (mmdet(deep_stem=True, norm_cfg=dict(type='GN', num_groups=8)),
-                         'refused'),
+    'gn-8-deep-stem-4': (mmdet(deep_stem=True, norm_cfg=dict(type='GN', num_groups=8)), 'refused'),
     # mmdet's DCN config
     'dcn': (mmdet(dcn=DCN, stage_with_dcn=(False, True, True, True)), 'built'),
-    'dcn-resnext': (mmdet(theirs=MMDetResNeXt, ours=SEResNeXt, groups=4, base_width=4,
-                          dcn=DCN, stage_with_dcn=(False, True, True, True)), 'built'),
+    'dcn-resnext': (
+        mmdet(
+            theirs=MMDetResNeXt,
+            ours=SEResNeXt,
+            groups=4,
+            base_width=4,
+            dcn=DCN,
+            stage_with_dcn=(False, True, True, True),
+        ),
+        'built',
+    ),
     # DCN in a basic block, DCN with a conv_cfg: both refuse
     'dcn-basic': (mmdet(18, dcn=DCN, stage_with_dcn=(False, True, False, False)), 'refused'),
     'dcn-int-flags': (mmdet(dcn=DCN, stage_with_dcn=(0, 1, 1, 1), with_cp=1), 'built'),
-    'dcn-unused-basic': (mmdet(18, dcn=DCN, stage_with_dcn=(False, ) * 4), 'built'),
-    'dcn-conv-cfg': (mmdet(dcn=DCN, stage_with_dcn=(True, ) * 4, conv_cfg=dict(type='Conv2d')),
-                     'refused'),
+    'dcn-unused-basic': (mmdet(18, dcn=DCN, stage_with_dcn=(False,) * 4), 'built'),
+    'dcn-conv-cfg': (
+        mmdet(dcn=DCN, stage_with_dcn=(True,) * 4, conv_cfg=dict(type='Conv2d')),
+        'refused',
+    ),
     # mmdet's plugin configs (GCNet, empirical attention, non-local)
-    'gcnet': (mmdet(plugins=[dict(cfg=CONTEXT, stages=(False, True, True, True),
-                                  position='after_conv3')]), 'built'),
-    'attention-nonlocal': (mmdet(plugins=[dict(cfg=PLUGIN_CFGS[1], position='after_conv2',
-                                               stages=(False, False, True, True)),
-                                          dict(cfg=PLUGIN_CFGS[2], position='after_conv3')]),
-                           'built'),
-    'plugins-resnext': (mmdet(theirs=MMDetResNeXt, ours=SEResNeXt, groups=2, base_width=4,
-                              plugins=[dict(cfg=CONTEXT, position='after_conv2')]), 'built'),
-    'plugins-postfixes': (mmdet(plugins=[dict(cfg=dict(CONTEXT, postfix='1'),
-                                              position='after_conv2'),
-                                         dict(cfg=dict(CONTEXT, postfix='2'),
-                                              position='after_conv3')]), 'built'),
+    'gcnet': (
+        mmdet(
+            plugins=[dict(cfg=CONTEXT, stages=(False, True, True, True), position='after_conv3')]
+        ),
+        'built',
+    ),
+    'attention-nonlocal': (
+        mmdet(
+            plugins=[
+                dict(cfg=PLUGIN_CFGS[1], position='after_conv2', stages=(False, False, True, True)),
+                dict(cfg=PLUGIN_CFGS[2], position='after_conv3'),
+            ]
+        ),
+        'built',
+    ),
+    'plugins-resnext': (
+        mmdet(
+            theirs=MMDetResNeXt,
+            ours=SEResNeXt,
+            groups=2,
+            base_width=4,
+            plugins=[dict(cfg=CONTEXT, position='after_conv2')],
+        ),
+        'built',
+    ),
+    'plugins-postfixes': (
+        mmdet(
+            plugins=[
+                dict(cfg=dict(CONTEXT, postfix='1'), position='after_conv2'),
+                dict(cfg=dict(CONTEXT, postfix='2'), position='after_conv3'),
+            ]
+        ),
+        'built',
+    ),
     # two plugins of one type and postfix in one block: a duplicate name, both refuse
-    'plugins-duplicate': (mmdet(plugins=[dict(cfg=CONTEXT, position='after_conv2'),
-                                         dict(cfg=CONTEXT, position='after_conv3')]),
-                          'refused'),
+    'plugins-duplicate': (
+        mmdet(
+            plugins=[
+                dict(cfg=CONTEXT, position='after_conv2'),
+                dict(cfg=CONTEXT, position='after_conv3'),
+            ]
+        ),
+        'refused',
+    ),
     'plugins-duplicate-disjoint-stages': (
-        mmdet(plugins=[dict(cfg=CONTEXT, position='after_conv2',
-                            stages=(True, True, False, False)),
-                       dict(cfg=CONTEXT, position='after_conv3',
-                            stages=(False, False, True, True))]), 'built'),
-    'plugins-basic': (mmdet(18, plugins=[dict(cfg=CONTEXT, position='after_conv2')]),
-                      'refused'),
-    'plugins-chained': (mmdet(plugins=[dict(cfg=PLUGIN_CFGS[2], position='after_conv3'),
-                                       dict(cfg=CONTEXT, position='after_conv3')]), 'built'),
+        mmdet(
+            plugins=[
+                dict(cfg=CONTEXT, position='after_conv2', stages=(True, True, False, False)),
+                dict(cfg=CONTEXT, position='after_conv3', stages=(False, False, True, True)),
+            ]
+        ),
+        'built',
+    ),
+    'plugins-basic': (mmdet(18, plugins=[dict(cfg=CONTEXT, position='after_conv2')]), 'refused'),
+    'plugins-chained': (
+        mmdet(
+            plugins=[
+                dict(cfg=PLUGIN_CFGS[2], position='after_conv3'),
+                dict(cfg=CONTEXT, position='after_conv3'),
+            ]
+        ),
+        'built',
+    ),
     # a plugin that does not fit a block's width (8 heads of 4 // 8 = 0 channels): both refuse
-    'plugins-too-narrow': (mmdet(theirs=MMDetResNeXt, ours=SEResNeXt, groups=2, base_width=2,
-                                 plugins=[dict(cfg=PLUGIN_CFGS[1], position='after_conv2')]),
-                           'refused'),
-    'plugins-unknown-type': (mmdet(plugins=[dict(cfg=dict(type='ContextBlok'),
-                                                 position='after_conv2')]), 'refused'),
+    'plugins-too-narrow': (
+        mmdet(
+            theirs=MMDetResNeXt,
+            ours=SEResNeXt,
+            groups=2,
+            base_width=2,
+            plugins=[dict(cfg=PLUGIN_CFGS[1], position='after_conv2')],
+        ),
+        'refused',
+    ),
+    'plugins-unknown-type': (
+        mmdet(plugins=[dict(cfg=dict(type='ContextBlok'), position='after_conv2')]),
+        'refused',
+    ),
     # everything at once
-    'frozen-caffe-avg-down': (mmdet(style='caffe', avg_down=True, deep_stem=True,
-                                    frozen_stages=2, with_cp=True, stem_channels=32,
-                                    strides=(2, 1, 2, 1), dilations=(1, 2, 1, 4)), 'built'),
+    'frozen-caffe-avg-down': (
+        mmdet(
+            style='caffe',
+            avg_down=True,
+            deep_stem=True,
+            frozen_stages=2,
+            with_cp=True,
+            stem_channels=32,
+            strides=(2, 1, 2, 1),
+            dilations=(1, 2, 1, 4),
+        ),
+        'built',
+    ),
 }
 
 
@@ -374,8 +499,10 @@ def test_explicit_case(case, outcome):
 
 def test_mmseg_plugin_chain_bug_is_not_copied():
     """Two plugins after one conv: ours has mmseg's keys but chains them as mmdet does."""
-    plugins = [dict(cfg=PLUGIN_CFGS[2], position='after_conv3'),
-               dict(cfg=CONTEXT, position='after_conv3', stages=(False, True, True, True))]
+    plugins = [
+        dict(cfg=PLUGIN_CFGS[2], position='after_conv3'),
+        dict(cfg=CONTEXT, position='after_conv3', stages=(False, True, True, True)),
+    ]
     mmseg = v1c(plugins=plugins)
     assert chains_plugins(dict(mmseg.their_kwargs, num_stages=4))
     mmseg.compare_outputs = False

@@ -1,6 +1,7 @@
 """The paths users take for speed: torch.compile, channels_last, mixed precision, and the
 deploy paths (TorchScript traces). Each compares with eager NCHW float32 or with the plain
 formula relu(x * gate + identity), never with our own fused function."""
+
 import copy
 import os
 import re
@@ -19,8 +20,9 @@ TORCH = Version(torch.__version__.split('+')[0])
 CL = torch.channels_last
 DTYPES = {'bf16': torch.bfloat16, 'fp16': torch.float16}
 # CPU autocast takes float16 from torch 2.2 (2.1 warns and runs float32)
-needs_cpu_fp16 = pytest.mark.skipif(TORCH < Version('2.2'), reason='CPU autocast float16 needs '
-                                    'torch >= 2.2')
+needs_cpu_fp16 = pytest.mark.skipif(
+    TORCH < Version('2.2'), reason='CPU autocast float16 needs torch >= 2.2'
+)
 
 
 def eval_with_random_stats(model):
@@ -33,7 +35,7 @@ def eval_with_random_stats(model):
 def loss_and_grads(model, x):
     x = x.clone().requires_grad_()
     out = model(x)
-    out = out if isinstance(out, (tuple, list)) else (out, )
+    out = out if isinstance(out, (tuple, list)) else (out,)
     sum(f.float().square().mean() for f in out).backward()
     return [f.detach() for f in out], [x.grad] + [p.grad for p in model.parameters()]
 
@@ -45,8 +47,7 @@ def test_no_graph_break_in_the_backbone(train, se_cfg):
     torch._dynamo.reset()
     model = SEResNet(50, base_channels=16, out_indices=(0, 1, 2, 3), se_cfg=se_cfg).train(train)
     explained = torch._dynamo.explain(model)(torch.randn(2, 3, 32, 32))
-    assert (explained.graph_count, explained.graph_break_count) == (1, 0), \
-        explained.break_reasons
+    assert (explained.graph_count, explained.graph_break_count) == (1, 0), explained.break_reasons
 
 
 @pytest.mark.skipif(TORCH < Version('2.2'), reason='fullgraph autograd.Function: torch >= 2.2')
@@ -59,7 +60,9 @@ def test_fullgraph_compile_equals_eager(train):
     eager = copy.deepcopy(model)
     x = torch.randn(2, 3, 32, 32)
     compiled = torch.compile(model, backend='aot_eager', fullgraph=True)
-    for ours, reference in zip(*(sum(loss_and_grads(m, x), []) for m in (compiled, eager))):
+    for ours, reference in zip(
+        *(sum(loss_and_grads(m, x), []) for m in (compiled, eager)), strict=True
+    ):
         torch.testing.assert_close(ours, reference, rtol=1e-4, atol=1e-4)
 
 
@@ -67,6 +70,7 @@ def inductor_kernels(block, x, train):
     """The names of the kernels inductor generates for ``block`` (forward, and backward in
     train mode): each fuses the ops its name lists."""
     from torch._inductor.utils import run_and_get_code
+
     torch._dynamo.reset()
     compiled = torch.compile(block.train(train))
 
@@ -103,21 +107,27 @@ def test_channels_last_stays_channels_last_and_equals_nchw(train):
     """Every block's output (eager, train and eval mode) and the input's gradient are
     channels_last, with NCHW's values (BN in eval mode, ``norm_eval=True``, so that the values
     compare at float32 rounding)."""
-    model = eval_with_random_stats(SEResNeXt(50, groups=4, base_width=4, base_channels=16,
-                                             norm_eval=True, out_indices=(0, 1, 2, 3)))
+    model = eval_with_random_stats(
+        SEResNeXt(
+            50, groups=4, base_width=4, base_channels=16, norm_eval=True, out_indices=(0, 1, 2, 3)
+        )
+    )
     model.train(train)
     nhwc = copy.deepcopy(model).to(memory_format=CL)
     layouts = []
     for stage in (nhwc.layer1, nhwc.layer2, nhwc.layer3, nhwc.layer4):
         for block in stage:
             block.register_forward_hook(
-                lambda m, args, out: layouts.append(out.is_contiguous(memory_format=CL)))
+                lambda m, args, out: layouts.append(out.is_contiguous(memory_format=CL))
+            )
     x = torch.randn(2, 3, 32, 32)
-    (out_a, grads_a), (out_b, grads_b) = (loss_and_grads(model, x),
-                                          loss_and_grads(nhwc, x.contiguous(memory_format=CL)))
+    (out_a, grads_a), (out_b, grads_b) = (
+        loss_and_grads(model, x),
+        loss_and_grads(nhwc, x.contiguous(memory_format=CL)),
+    )
     assert layouts == [True] * 16
     assert grads_b[0].is_contiguous(memory_format=CL)
-    for ours, reference in zip(out_b + grads_b, out_a + grads_a):
+    for ours, reference in zip(out_b + grads_b, out_a + grads_a, strict=True):
         torch.testing.assert_close(ours, reference, rtol=1e-4, atol=1e-4)
 
 
@@ -150,10 +160,14 @@ def test_block_end_agrees_with_the_plain_formula_at_low_precision(dtype):
         results[fn, at] = [out.double()] + [t.grad.double() for t in inputs]
 
     def errors(key):
-        return [float((a - b).norm() / b.norm())
-                for a, b in zip(results[key], results[plain, torch.float64])]
+        return [
+            float((a - b).norm() / b.norm())
+            for a, b in zip(results[key], results[plain, torch.float64], strict=True)
+        ]
 
-    for ours, theirs in zip(errors((se_blocks.scale_add_relu, dtype)), errors((plain, dtype))):
+    for ours, theirs in zip(
+        errors((se_blocks.scale_add_relu, dtype)), errors((plain, dtype)), strict=True
+    ):
         assert ours <= 1.5 * theirs + 1e-6, (ours, theirs)
 
 
@@ -179,6 +193,7 @@ def test_faster_rcnn_toy_train_step_under_autocast_is_finite(dtype):
     from mmengine.config import Config
     from mmengine.registry import DefaultScope
     from mmengine.structures import InstanceData
+
     cfg = Config.fromfile(os.path.join(CONFIGS, 'toy', 'faster_rcnn_se_r50_toy.py'))
     cfg.model.backbone.init_cfg = None
     with DefaultScope.overwrite_default_scope('mmdet'):
@@ -193,12 +208,19 @@ def test_faster_rcnn_toy_train_step_under_autocast_is_finite(dtype):
 
     model.extract_feat = autocast_feat
     samples = []
-    for boxes in ([[4., 4., 30., 30.]], [[20., 10., 60., 50.], [8., 30., 40., 62.]]):
-        sample = DetDataSample(metainfo=dict(img_shape=(64, 64), ori_shape=(64, 64),
-                                             scale_factor=(1., 1.), pad_shape=(64, 64),
-                                             batch_input_shape=(64, 64)))
-        sample.gt_instances = InstanceData(bboxes=torch.tensor(boxes),
-                                           labels=torch.zeros(len(boxes), dtype=torch.long))
+    for boxes in ([[4.0, 4.0, 30.0, 30.0]], [[20.0, 10.0, 60.0, 50.0], [8.0, 30.0, 40.0, 62.0]]):
+        sample = DetDataSample(
+            metainfo=dict(
+                img_shape=(64, 64),
+                ori_shape=(64, 64),
+                scale_factor=(1.0, 1.0),
+                pad_shape=(64, 64),
+                batch_input_shape=(64, 64),
+            )
+        )
+        sample.gt_instances = InstanceData(
+            bboxes=torch.tensor(boxes), labels=torch.zeros(len(boxes), dtype=torch.long)
+        )
         samples.append(sample)
     loss, _ = model.parse_losses(model.loss(torch.randn(2, 3, 64, 64), samples))
     loss.backward()
@@ -218,5 +240,5 @@ def test_jit_trace_equals_eager(train, grad):
     x = torch.randn(2, 3, 32, 32)
     with torch.set_grad_enabled(grad):
         traced = torch.jit.trace(model, x, check_trace=False)
-        for ours, reference in zip(traced(x), eager(x)):
+        for ours, reference in zip(traced(x), eager(x), strict=True):
             torch.testing.assert_close(ours, reference, rtol=1e-5, atol=1e-5)

@@ -11,14 +11,19 @@ from se_backbones import SEResNet
 from tests.helpers import assert_same_outputs, num_params, randomize_
 
 NO_SE = (False, False, False, False)
-STAGE_BLOCKS = {18: (2, 2, 2, 2), 34: (3, 4, 6, 3), 50: (3, 4, 6, 3), 101: (3, 4, 23, 3),
-                152: (3, 8, 36, 3)}
+STAGE_BLOCKS = {
+    18: (2, 2, 2, 2),
+    34: (3, 4, 6, 3),
+    50: (3, 4, 6, 3),
+    101: (3, 4, 23, 3),
+    152: (3, 8, 36, 3),
+}
 
 
 def se_extra_params(stage_blocks, widths, ratios):
     """The SENet paper's 2/r * sum N_s C_s^2 weights, plus the biases C_s/r + C_s per block."""
-    weights = sum(2 * n * c * c // r for n, c, r in zip(stage_blocks, widths, ratios))
-    biases = sum(n * (c // r + c) for n, c, r in zip(stage_blocks, widths, ratios))
+    weights = sum(2 * n * c * c // r for n, c, r in zip(stage_blocks, widths, ratios, strict=True))
+    biases = sum(n * (c // r + c) for n, c, r in zip(stage_blocks, widths, ratios, strict=True))
     return weights + biases
 
 
@@ -28,7 +33,8 @@ def test_stage_shapes(depth):
     expansion = 1 if depth < 50 else 4
     feats = model.eval()(torch.rand(2, 3, 64, 96))
     assert [tuple(f.shape) for f in feats] == [
-        (2, 64 * expansion * 2**i, 16 // 2**i, 24 // 2**i) for i in range(4)]
+        (2, 64 * expansion * 2**i, 16 // 2**i, 24 // 2**i) for i in range(4)
+    ]
     assert [len(getattr(model, f'layer{i + 1}')) for i in range(4)] == list(STAGE_BLOCKS[depth])
 
 
@@ -47,25 +53,39 @@ def test_param_count_is_the_paper_formula(ratios):
 def test_per_stage_ratio_and_flags():
     model = SEResNet(50, se_ratio=(4, 8, 16, 32), stage_with_se=(False, True, True, False))
     assert model.layer1[0].se_layer is None and model.layer4[2].se_layer is None
-    assert [model.layer2[0].se_layer.squeeze_channels,
-            model.layer3[5].se_layer.squeeze_channels] == [64, 64]
+    assert [
+        model.layer2[0].se_layer.squeeze_channels,
+        model.layer3[5].se_layer.squeeze_channels,
+    ] == [64, 64]
     assert not any('layer1' in k and 'se_layer' in k for k in model.state_dict())
 
 
-@pytest.mark.parametrize('depth,kwargs', [
-    (50, dict()),
-    (18, dict()),
-    (50, dict(deep_stem=True)),
-    (50, dict(avg_down=True)),
-    (50, dict(style='caffe')),
-    (101, dict(deep_stem=True, avg_down=True, strides=(1, 2, 2, 1), dilations=(1, 1, 1, 2))),
-    (34, dict(dilations=(1, 1, 2, 4), strides=(1, 2, 1, 1), out_indices=(1, 3))),
-    (50, dict(num_stages=3, strides=(1, 2, 2), dilations=(1, 1, 1), out_indices=(0, 2),
-              stem_channels=32, base_channels=32)),
-])
+@pytest.mark.parametrize(
+    'depth,kwargs',
+    [
+        (50, dict()),
+        (18, dict()),
+        (50, dict(deep_stem=True)),
+        (50, dict(avg_down=True)),
+        (50, dict(style='caffe')),
+        (101, dict(deep_stem=True, avg_down=True, strides=(1, 2, 2, 1), dilations=(1, 1, 1, 2))),
+        (34, dict(dilations=(1, 1, 2, 4), strides=(1, 2, 1, 1), out_indices=(1, 3))),
+        (
+            50,
+            dict(
+                num_stages=3,
+                strides=(1, 2, 2),
+                dilations=(1, 1, 1),
+                out_indices=(0, 2),
+                stem_channels=32,
+                base_channels=32,
+            ),
+        ),
+    ],
+)
 def test_without_se_is_mmdet_resnet(depth, kwargs):
     mmdet = randomize_(MMDetResNet(depth, norm_eval=False, **kwargs))
-    ours = SEResNet(depth, stage_with_se=NO_SE[:kwargs.get('num_stages', 4)], **kwargs)
+    ours = SEResNet(depth, stage_with_se=NO_SE[: kwargs.get('num_stages', 4)], **kwargs)
     assert list(ours.state_dict()) == list(mmdet.state_dict())
     ours.load_state_dict(mmdet.state_dict(), strict=True)
     assert_same_outputs(ours, mmdet, torch.randn(2, 3, 64, 64))
@@ -137,7 +157,7 @@ def test_with_cp_gives_the_same_gradients(depth):
         xi = x.clone().requires_grad_()
         sum(f.square().mean() for f in model(xi)).backward()
         grads.append([xi.grad] + [p.grad for p in model.parameters()])
-    for g_plain, g_ckpt in zip(*grads):
+    for g_plain, g_ckpt in zip(*grads, strict=True):
         torch.testing.assert_close(g_ckpt, g_plain)
 
 
@@ -149,8 +169,7 @@ def test_with_cp_recomputes_every_block_in_backward(depth):
     calls = {}
     for with_cp in (False, True):
         model = SEResNet(depth, with_cp=with_cp, base_channels=16).train()
-        calls[with_cp] = block_forward_counts(model, torch.randn(2, 3, 32, 32,
-                                                                 requires_grad=True))
+        calls[with_cp] = block_forward_counts(model, torch.randn(2, 3, 32, 32, requires_grad=True))
     blocks = len(calls[False][0])
     assert calls[False] == ([1] * blocks, [1] * blocks)
     assert calls[True] == ([1] * blocks, [2] * blocks)
@@ -158,12 +177,14 @@ def test_with_cp_recomputes_every_block_in_backward(depth):
 
 def block_forward_counts(model, x):
     """How often each block's first conv ran: after the forward, and after the backward."""
-    blocks = [b for layer in (model.layer1, model.layer2, model.layer3, model.layer4)
-              for b in layer]
+    blocks = [
+        b for layer in (model.layer1, model.layer2, model.layer3, model.layer4) for b in layer
+    ]
     counts = [0] * len(blocks)
     for i, block in enumerate(blocks):
         block.conv1.register_forward_hook(
-            lambda module, args, out, i=i: counts.__setitem__(i, counts[i] + 1))
+            lambda module, args, out, i=i: counts.__setitem__(i, counts[i] + 1)
+        )
     out = model(x)
     after_forward = list(counts)
     sum(f.sum() for f in out).backward()
@@ -201,8 +222,11 @@ def test_pretrained_checkpoint(tmp_path, style):
     source = randomize_(SEResNet(18))
     path = str(tmp_path / 'se_r18.pth')
     torch.save(source.state_dict(), path)
-    kwargs = (dict(pretrained=path) if style == 'pretrained' else
-              dict(init_cfg=dict(type='Pretrained', checkpoint=path)))
+    kwargs = (
+        dict(pretrained=path)
+        if style == 'pretrained'
+        else dict(init_cfg=dict(type='Pretrained', checkpoint=path))
+    )
     model = SEResNet(18, **kwargs)
     model.init_weights()
     for key, value in source.state_dict().items():
@@ -214,8 +238,14 @@ def test_dcn_and_plugins():
         50,
         dcn=dict(type='DCN', deform_groups=1, fallback_on_stride=False),
         stage_with_dcn=(False, True, True, True),
-        plugins=[dict(cfg=dict(type='ContextBlock', ratio=1. / 4), position='after_conv3',
-                      stages=(False, False, True, True))])
+        plugins=[
+            dict(
+                cfg=dict(type='ContextBlock', ratio=1.0 / 4),
+                position='after_conv3',
+                stages=(False, False, True, True),
+            )
+        ],
+    )
     assert isinstance(model.layer2[0].conv2, DeformConv2d)
     assert not isinstance(model.layer1[0].conv2, DeformConv2d)
     assert hasattr(model.layer3[0], 'context_block') and model.layer3[0].se_layer is not None

@@ -8,13 +8,15 @@ from tests.backbones.test_seresnet import NO_SE, se_extra_params
 from tests.helpers import assert_same_outputs, num_params, randomize_
 
 
-@pytest.mark.parametrize('depth,groups,base_width', [
-    (50, 32, 4), (101, 32, 4), (101, 64, 4), (101, 32, 8), (152, 32, 4)])
+@pytest.mark.parametrize(
+    'depth,groups,base_width', [(50, 32, 4), (101, 32, 4), (101, 64, 4), (101, 32, 8), (152, 32, 4)]
+)
 def test_stage_shapes_and_group_widths(depth, groups, base_width):
     model = SEResNeXt(depth, groups=groups, base_width=base_width, out_indices=(0, 1, 2, 3))
     feats = model.eval()(torch.rand(1, 3, 64, 64))
     assert [tuple(f.shape) for f in feats] == [
-        (1, 256 * 2**i, 16 // 2**i, 16 // 2**i) for i in range(4)]
+        (1, 256 * 2**i, 16 // 2**i, 16 // 2**i) for i in range(4)
+    ]
     for i in range(4):
         conv2 = getattr(model, f'layer{i + 1}')[0].conv2
         assert (conv2.groups, conv2.out_channels) == (groups, groups * base_width * 2**i)
@@ -24,7 +26,8 @@ def test_param_count_is_the_paper_formula():
     plain = MMDetResNeXt(depth=50, groups=32, base_width=4)
     se = SEResNeXt(50)
     assert num_params(se) - num_params(plain) == se_extra_params(
-        (3, 4, 6, 3), (256, 512, 1024, 2048), (16, 16, 16, 16))
+        (3, 4, 6, 3), (256, 512, 1024, 2048), (16, 16, 16, 16)
+    )
 
 
 @pytest.mark.parametrize('kwargs', [dict(), dict(deep_stem=True, avg_down=True, style='caffe')])
@@ -37,15 +40,17 @@ def test_without_se_is_mmdet_resnext(kwargs):
 
 
 def test_loads_mmpretrain_seresnext_and_matches():
-    theirs = randomize_(MMPretrainSEResNeXt(50, groups=32, width_per_group=4,
-                                            out_indices=(0, 1, 2, 3)))
+    theirs = randomize_(
+        MMPretrainSEResNeXt(50, groups=32, width_per_group=4, out_indices=(0, 1, 2, 3))
+    )
     ours = SEResNeXt(50, groups=32, base_width=4)
     ours.load_state_dict(theirs.state_dict(), strict=True)
     assert_same_outputs(ours, theirs, torch.randn(1, 3, 64, 64))
 
 
 def test_plugins_after_grouped_conv_get_the_group_width():
-    model = SEResNeXt(50, plugins=[dict(cfg=dict(type='ContextBlock', ratio=1. / 4),
-                                        position='after_conv2')])
+    model = SEResNeXt(
+        50, plugins=[dict(cfg=dict(type='ContextBlock', ratio=1.0 / 4), position='after_conv2')]
+    )
     assert model.layer1[0].context_block.in_channels == 128
     assert model.eval()(torch.rand(1, 3, 32, 32))[3].shape == (1, 2048, 1, 1)

@@ -1,5 +1,6 @@
 """The SENet paper's ablations and ECA-Net as configs of the one backbone: attention type, SE
 position, squeeze and gate; parameter counts against the formulas."""
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -11,10 +12,16 @@ from tests.helpers import num_params, randomize_
 
 R50_PARAMS = 23_508_032  # mmdet ResNet-50 without SE
 # (input channels, mid width, output channels) of each of ResNet-50's 16 bottlenecks
-R50_BLOCKS = [(inp if i == 0 else out, mid, out)
-              for n, mid, out, inp in ((3, 64, 256, 64), (4, 128, 512, 256),
-                                       (6, 256, 1024, 512), (3, 512, 2048, 1024))
-              for i in range(n)]
+R50_BLOCKS = [
+    (inp if i == 0 else out, mid, out)
+    for n, mid, out, inp in (
+        (3, 64, 256, 64),
+        (4, 128, 512, 256),
+        (6, 256, 1024, 512),
+        (3, 512, 2048, 1024),
+    )
+    for i in range(n)
+]
 
 
 def se_params(channels, ratio=16):
@@ -22,17 +29,26 @@ def se_params(channels, ratio=16):
     return 2 * channels * squeeze + squeeze + channels  # two 1x1 convs with biases
 
 
-@pytest.mark.parametrize('position,channels_of', [
-    ('standard', lambda inp, mid, out: out), ('post', lambda inp, mid, out: out),
-    ('identity', lambda inp, mid, out: out), ('pre', lambda inp, mid, out: inp),
-    ('after_conv2', lambda inp, mid, out: mid)])
+@pytest.mark.parametrize(
+    'position,channels_of',
+    [
+        ('standard', lambda inp, mid, out: out),
+        ('post', lambda inp, mid, out: out),
+        ('identity', lambda inp, mid, out: out),
+        ('pre', lambda inp, mid, out: inp),
+        ('after_conv2', lambda inp, mid, out: mid),
+    ],
+)
 def test_se_position_param_counts(position, channels_of):
     model = SEResNet(50, se_position=position)
     extra = sum(se_params(channels_of(*block)) for block in R50_BLOCKS)
     assert num_params(model) - R50_PARAMS == extra
     if position == 'standard':  # the paper's 2/r * sum N_s C_s^2, plus the biases
-        assert extra == 2 * sum(n * c * c for n, c in ((3, 256), (4, 512), (6, 1024),
-                                                       (3, 2048))) // 16 + 16_048
+        assert (
+            extra
+            == 2 * sum(n * c * c for n, c in ((3, 256), (4, 512), (6, 1024), (3, 2048))) // 16
+            + 16_048
+        )
 
 
 @pytest.mark.parametrize('position', ['standard', 'pre', 'post', 'identity', 'after_conv2'])
@@ -48,8 +64,15 @@ def test_eca_adds_k_weights_per_layer(position):
 @pytest.mark.parametrize('position', ['standard', 'pre', 'post', 'identity', 'after_conv2'])
 def test_positions_are_where_the_paper_puts_them(position):
     """One bottleneck, against its own layers composed by hand (SENet paper, Fig. 5)."""
-    block = randomize_(SEBottleneck(64, 16, se_cfg=dict(ratio=4), se_position=position,
-                                    downsample=torch.nn.Conv2d(64, 64, 1))).eval()
+    block = randomize_(
+        SEBottleneck(
+            64,
+            16,
+            se_cfg=dict(ratio=4),
+            se_position=position,
+            downsample=torch.nn.Conv2d(64, 64, 1),
+        )
+    ).eval()
     x = torch.randn(2, 64, 6, 6)
     se, relu = block.se_layer, torch.relu
 
@@ -70,8 +93,12 @@ def test_positions_are_where_the_paper_puts_them(position):
         torch.testing.assert_close(block(x), expected())
 
 
-GATES = {'sigmoid': torch.sigmoid, 'tanh': torch.tanh, 'relu': torch.relu,
-         'hsigmoid': lambda z: ((z + 3) / 6).clamp(0, 1)}  # mmcv's HSigmoid
+GATES = {
+    'sigmoid': torch.sigmoid,
+    'tanh': torch.tanh,
+    'relu': torch.relu,
+    'hsigmoid': lambda z: ((z + 3) / 6).clamp(0, 1),
+}  # mmcv's HSigmoid
 
 
 def reference_gate(se, x, se_cfg):
@@ -103,9 +130,15 @@ def reference_se_resnet18(model, x, se_cfg):
     return feats
 
 
-@pytest.mark.parametrize('se_cfg,rel', [
-    (dict(gate='tanh'), 1e-5), (dict(gate='relu', squeeze='max'), 1e-3),
-    (dict(type='ECALayer', gate='hsigmoid'), 1e-5), (dict(squeeze='avgmax', gate='sigmoid'), 1e-5)])
+@pytest.mark.parametrize(
+    'se_cfg,rel',
+    [
+        (dict(gate='tanh'), 1e-5),
+        (dict(gate='relu', squeeze='max'), 1e-3),
+        (dict(type='ECALayer', gate='hsigmoid'), 1e-5),
+        (dict(squeeze='avgmax', gate='sigmoid'), 1e-5),
+    ],
+)
 def test_every_gate_trains_with_the_plain_formulas_gradients(se_cfg, rel):
     """tanh gates (negative values) take the unfused path; the others the fused one. Either
     way the outputs and gradients are those of the SE-ResNet written out in plain torch, to
@@ -121,40 +154,57 @@ def test_every_gate_trains_with_the_plain_formulas_gradients(se_cfg, rel):
         xi = x.clone().requires_grad_()
         feats = forward(xi)
         sum(f.square().mean() for f in feats).backward()
-        results.append([torch.cat([f.flatten() for f in feats]), xi.grad,
-                        torch.cat([p.grad.flatten() for p in model.parameters()])])
-    for ours, expected in zip(*results):
-        torch.testing.assert_close(ours, expected, rtol=1e-4,
-                                   atol=rel * float(expected.abs().max()))
+        results.append(
+            [
+                torch.cat([f.flatten() for f in feats]),
+                xi.grad,
+                torch.cat([p.grad.flatten() for p in model.parameters()]),
+            ]
+        )
+    for ours, expected in zip(*results, strict=True):
+        torch.testing.assert_close(
+            ours, expected, rtol=1e-4, atol=rel * float(expected.abs().max())
+        )
 
 
-@pytest.mark.parametrize('cls,kwargs', [
-    (SEResNet, dict(depth=18)), (SEResNet, dict(depth=34, se_position='identity')),
-    (SEResNet, dict(depth=26, se_cfg=dict(type='ECALayer'), se_position='pre')),
-    (SEResNeXt, dict(depth=26, se_cfg=dict(type='se_backbones.ECALayer', kernel_size=3))),
-    (SEResNeXt, dict(depth=26, se_position='after_conv2', se_cfg=dict(squeeze='max'))),
-    (SEResNet, dict(depth=18, se_position='post', stage_with_se=(False, True, False, True)))])
+@pytest.mark.parametrize(
+    'cls,kwargs',
+    [
+        (SEResNet, dict(depth=18)),
+        (SEResNet, dict(depth=34, se_position='identity')),
+        (SEResNet, dict(depth=26, se_cfg=dict(type='ECALayer'), se_position='pre')),
+        (SEResNeXt, dict(depth=26, se_cfg=dict(type='se_backbones.ECALayer', kernel_size=3))),
+        (SEResNeXt, dict(depth=26, se_position='after_conv2', se_cfg=dict(squeeze='max'))),
+        (SEResNet, dict(depth=18, se_position='post', stage_with_se=(False, True, False, True))),
+    ],
+)
 def test_variants_build_and_run_forward_backward(cls, kwargs):
     model = cls(**kwargs, out_indices=(0, 1, 2, 3))
     model.train()
     x = torch.randn(2, 3, 64, 64, requires_grad=True)
     out = model(x)
     expansion = 1 if kwargs['depth'] in (18, 34) else 4
-    assert [tuple(f.shape) for f in out] == [(2, 64 * 2**i * expansion, 16 // 2**i, 16 // 2**i)
-                                             for i in range(4)]
+    assert [tuple(f.shape) for f in out] == [
+        (2, 64 * 2**i * expansion, 16 // 2**i, 16 // 2**i) for i in range(4)
+    ]
     sum(f.sum() for f in out).backward()
     assert x.grad.isfinite().all()
 
 
-@pytest.mark.parametrize('kwargs,match', [
-    (dict(depth=50, se_position='middle'), "se_position must be one of 'standard', 'pre'"),
-    (dict(depth=18, se_position='after_conv2'), "'after_conv2' needs bottlenecks"),
-    (dict(depth=50, se_cfg=dict(type='CBAM')), r"se_cfg\['type'\] must be an attention layer"),
-    (dict(depth=50, se_cfg=dict(type='ECALayer'), se_ratio=8),
-     'se_ratio must be None with se_cfg type ECALayer'),
-    (dict(depth=50, se_cfg=dict(squeeze='min')), "squeeze must be one of 'avg', 'max'"),
-    (dict(depth=50, se_cfg=dict(gate='softmax')), "gate must be one of 'sigmoid'"),
-])
+@pytest.mark.parametrize(
+    'kwargs,match',
+    [
+        (dict(depth=50, se_position='middle'), "se_position must be one of 'standard', 'pre'"),
+        (dict(depth=18, se_position='after_conv2'), "'after_conv2' needs bottlenecks"),
+        (dict(depth=50, se_cfg=dict(type='CBAM')), r"se_cfg\['type'\] must be an attention layer"),
+        (
+            dict(depth=50, se_cfg=dict(type='ECALayer'), se_ratio=8),
+            'se_ratio must be None with se_cfg type ECALayer',
+        ),
+        (dict(depth=50, se_cfg=dict(squeeze='min')), "squeeze must be one of 'avg', 'max'"),
+        (dict(depth=50, se_cfg=dict(gate='softmax')), "gate must be one of 'sigmoid'"),
+    ],
+)
 def test_bad_variant_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         SEResNet(**kwargs)

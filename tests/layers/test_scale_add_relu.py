@@ -36,7 +36,7 @@ def test_equals_the_straightforward_formula_forward_and_backward(channels_last):
         out = fn(*inputs)
         out.backward(grad)
         results.append([out] + [t.grad for t in inputs])
-    for ours, reference in zip(*results):
+    for ours, reference in zip(*results, strict=True):
         torch.testing.assert_close(ours, reference, rtol=1e-5, atol=1e-5)
 
 
@@ -52,7 +52,7 @@ def test_block_gradients_equal_the_unfused_ones(kwargs, monkeypatch):
         xi = x.clone().requires_grad_()
         sum(f.square().mean() for f in model(xi)).backward()
         grads.append([xi.grad] + [p.grad for p in model.parameters()])
-    for ours, reference in zip(*grads):
+    for ours, reference in zip(*grads, strict=True):
         torch.testing.assert_close(ours, reference, rtol=1e-4, atol=1e-5)
 
 
@@ -63,8 +63,14 @@ def test_neither_the_scaled_branch_nor_the_shortcut_is_kept_for_backward(monkeyp
     unfused = saved_mib(model, x)
     # one (C, H, W) float tensor less per SE block, the first block of each stage included:
     # its shortcut (a downsample's BN output) is recomputed from the BN's input in backward
-    expected = sum(n * c * (16 // s) ** 2 for n, c, s in
-                   ((3, 256, 1), (4, 512, 2), (6, 1024, 4), (3, 2048, 8))) * 4 / 2**20
+    expected = (
+        sum(
+            n * c * (16 // s) ** 2
+            for n, c, s in ((3, 256, 1), (4, 512, 2), (6, 1024, 4), (3, 2048, 8))
+        )
+        * 4
+        / 2**20
+    )
     assert unfused - fused == pytest.approx(expected, rel=0.01)
 
 
@@ -72,15 +78,15 @@ def test_gradcheck_on_a_small_se_block_float64():
     block = se_blocks.SEBasicBlock(8, 8, se_cfg=dict(ratio=2)).double().train()
     randomize_(block)
     x = torch.randn(2, 8, 5, 5, dtype=torch.float64, requires_grad=True)
-    assert torch.autograd.gradcheck(block, (x, ))
+    assert torch.autograd.gradcheck(block, (x,))
 
 
 def small_downsampling_block():
     """An SE basic block with a stride-2 conv + BN shortcut (as a stage's first block)."""
-    downsample = torch.nn.Sequential(torch.nn.Conv2d(8, 16, 1, stride=2, bias=False),
-                                     torch.nn.BatchNorm2d(16))
-    return se_blocks.SEBasicBlock(8, 16, stride=2, downsample=downsample,
-                                  se_cfg=dict(ratio=4))
+    downsample = torch.nn.Sequential(
+        torch.nn.Conv2d(8, 16, 1, stride=2, bias=False), torch.nn.BatchNorm2d(16)
+    )
+    return se_blocks.SEBasicBlock(8, 16, stride=2, downsample=downsample, se_cfg=dict(ratio=4))
 
 
 @pytest.mark.parametrize('backend', ['aot_eager', 'inductor'])
@@ -106,11 +112,11 @@ def test_torch_compile_gives_the_eager_plain_formulas_results(backend, monkeypat
         monkeypatch.setattr(se_blocks, 'scale_add_relu', fn)
         xi = x.clone().requires_grad_()
         out = model(xi)
-        out = out if isinstance(out, tuple) else (out, )
+        out = out if isinstance(out, tuple) else (out,)
         sum(f.square().mean() for f in out).backward()
         results.append([*out, xi.grad] + [p.grad for p in model.parameters()])
     assert len(results[0]) == len(results[1]) and all(t is not None for t in results[0])
-    for ours, reference in zip(*results):
+    for ours, reference in zip(*results, strict=True):
         torch.testing.assert_close(ours, reference, rtol=1e-4, atol=1e-4)
 
 
@@ -119,18 +125,20 @@ def test_onnx_export_matches_onnxruntime(dynamo, tmp_path):
     ort = pytest.importorskip('onnxruntime')
     has_dynamo_option = 'dynamo' in inspect.signature(torch.onnx.export).parameters
     if dynamo and not has_dynamo_option:
-        pytest.skip(f'torch {torch.__version__} has no dynamo ONNX exporter in export() '
-                    '(its torch.onnx.dynamo_export is a prototype)')
+        pytest.skip(
+            f'torch {torch.__version__} has no dynamo ONNX exporter in export() '
+            '(its torch.onnx.dynamo_export is a prototype)'
+        )
     model = randomize_(SEResNet(18, out_indices=(0, 1, 2, 3))).eval()
     x = torch.randn(2, 3, 64, 64)
     path = tmp_path / 'seresnet18.onnx'
     options = dict(dynamo=dynamo) if has_dynamo_option else {}
-    torch.onnx.export(model, (x, ), str(path), input_names=['x'], **options)
+    torch.onnx.export(model, (x,), str(path), input_names=['x'], **options)
     session = ort.InferenceSession(str(path), providers=['CPUExecutionProvider'])
     outputs = session.run(None, {'x': x.numpy()})
     expected = model(x)
     assert len(outputs) == len(expected) == 4
-    for ours, reference in zip(outputs, expected):
+    for ours, reference in zip(outputs, expected, strict=True):
         torch.testing.assert_close(torch.from_numpy(ours), reference, rtol=1e-4, atol=1e-4)
 
 
@@ -152,12 +160,16 @@ def test_bf16_autocast_is_as_close_to_float32_as_the_unfused_block(monkeypatch):
             assert p.grad.dtype == torch.float32 and p.grad.isfinite().all()
             grads['se_layer' in name].append(p.grad.flatten())
         results[fn, bf16] = [torch.cat([f.detach().float().flatten() for f in out])] + [
-            torch.cat(g) for g in grads.values()]
+            torch.cat(g) for g in grads.values()
+        ]
 
     def errors(key):
-        return [float((a - b).norm() / b.norm()) for a, b in zip(results[key], results[plain, False])]
+        return [
+            float((a - b).norm() / b.norm())
+            for a, b in zip(results[key], results[plain, False], strict=True)
+        ]
 
-    for ours, unfused in zip(errors((scale_add_relu, True)), errors((plain, True))):
+    for ours, unfused in zip(errors((scale_add_relu, True)), errors((plain, True)), strict=True):
         assert ours < 0.1 and ours <= 1.25 * unfused
 
 
@@ -189,8 +201,9 @@ def test_shortcut_recomputed_from_its_bn_input_gives_the_hand_derived_gradients(
         mask = (x * gate + identity > 0).float()
         torch.testing.assert_close(out, torch.relu(x * gate + identity))
         torch.testing.assert_close(x.grad, grad * mask * gate)
-        torch.testing.assert_close(gate.grad, (grad * mask * x).sum((2, 3), keepdim=True),
-                                   rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(
+            gate.grad, (grad * mask * x).sum((2, 3), keepdim=True), rtol=1e-5, atol=1e-5
+        )
         torch.testing.assert_close(identity.grad, grad * mask)
 
 
@@ -201,8 +214,9 @@ def randomize_running_stats_(model, seed=1):
     for module in model.modules():
         if isinstance(module, torch.nn.BatchNorm2d):
             module.running_mean.copy_(torch.randn(module.running_mean.shape, generator=gen))
-            module.running_var.copy_(torch.rand(module.running_var.shape, generator=gen) * 1.5
-                                     + 0.5)
+            module.running_var.copy_(
+                torch.rand(module.running_var.shape, generator=gen) * 1.5 + 0.5
+            )
     return model
 
 
@@ -210,8 +224,7 @@ def assert_close_at_scale(ours, expected, rel=1e-5):
     """Equal to float32 rounding at the tensor's scale: the fused backward sums other roundings
     (x * gate recovered as out - identity), so entries far below the largest differ by more
     than their own relative precision."""
-    torch.testing.assert_close(ours, expected, rtol=1e-4,
-                               atol=rel * float(expected.abs().max()))
+    torch.testing.assert_close(ours, expected, rtol=1e-4, atol=rel * float(expected.abs().max()))
 
 
 def gradients(module, x, fn, monkeypatch):
@@ -226,8 +239,9 @@ def gradients(module, x, fn, monkeypatch):
     return [x.grad] + [p.grad for p in module.parameters() if p.requires_grad]
 
 
-@pytest.mark.parametrize('depth,stage', [(50, 1), (50, 2), (50, 3), (50, 4), (18, 2), (18, 3),
-                                         (18, 4)])
+@pytest.mark.parametrize(
+    'depth,stage', [(50, 1), (50, 2), (50, 3), (50, 4), (18, 2), (18, 3), (18, 4)]
+)
 def test_first_block_in_eval_mode_gradients_equal_the_plain_formulas(depth, stage, monkeypatch):
     """The first block of a stage (downsample conv + BN: its shortcut is recomputed in
     backward) with BN in eval mode (norm_eval=True, as in every detection config): the fused
@@ -236,10 +250,12 @@ def test_first_block_in_eval_mode_gradients_equal_the_plain_formulas(depth, stag
     block = getattr(model, f'layer{stage}')[0].eval()
     assert type(block.downsample[-1]) is torch.nn.BatchNorm2d and not block.downsample[-1].training
     x = torch.randn(2, block.conv1.in_channels, 8, 8, generator=torch.Generator().manual_seed(3))
-    fused, reference = (gradients(block, x.clone().requires_grad_(), fn, monkeypatch)
-                        for fn in (scale_add_relu, plain))
+    fused, reference = (
+        gradients(block, x.clone().requires_grad_(), fn, monkeypatch)
+        for fn in (scale_add_relu, plain)
+    )
     assert len(fused) == len(reference) > 10
-    for ours, expected in zip(fused, reference):
+    for ours, expected in zip(fused, reference, strict=True):
         assert_close_at_scale(ours, expected)
 
 
@@ -254,7 +270,7 @@ def test_frozen_stage_and_norm_eval_backbone_gradients_equal_the_plain_formulas(
     grads = [gradients(model, x, fn, monkeypatch)[1:] for fn in (scale_add_relu, plain)]
     assert all(p.grad is None for p in model.layer1.parameters())
     assert len(grads[0]) == len(grads[1]) == sum(p.requires_grad for p in model.parameters())
-    for ours, expected in zip(*grads):
+    for ours, expected in zip(*grads, strict=True):
         assert_close_at_scale(ours, expected)
 
 
@@ -262,10 +278,14 @@ def test_frozen_stage_and_norm_eval_backbone_gradients_equal_the_plain_formulas(
 def test_block_with_downsample_gradients_equal_the_unfused_ones(norm, monkeypatch):
     """A first block (downsample conv + norm): BN shortcuts are recomputed, other norms kept."""
     norm_cfg = dict(type='GN', num_groups=4) if norm == 'GN' else dict(type='BN')
-    downsample = torch.nn.Sequential(torch.nn.Conv2d(8, 32, 1, stride=2, bias=False),
-                                     se_blocks.build_norm_layer(norm_cfg, 32)[1])
-    block = randomize_(se_blocks.SEBottleneck(8, 8, stride=2, downsample=downsample,
-                                             norm_cfg=norm_cfg, se_cfg=dict(ratio=4))).train()
+    downsample = torch.nn.Sequential(
+        torch.nn.Conv2d(8, 32, 1, stride=2, bias=False), se_blocks.build_norm_layer(norm_cfg, 32)[1]
+    )
+    block = randomize_(
+        se_blocks.SEBottleneck(
+            8, 8, stride=2, downsample=downsample, norm_cfg=norm_cfg, se_cfg=dict(ratio=4)
+        )
+    ).train()
     assert (block.shortcut(torch.randn(2, 8, 6, 6))[1] is None) == (norm == 'GN')
     x = torch.randn(2, 8, 6, 6)
     grads = []
@@ -275,5 +295,5 @@ def test_block_with_downsample_gradients_equal_the_unfused_ones(norm, monkeypatc
         xi = x.clone().requires_grad_()
         block(xi).square().mean().backward()
         grads.append([xi.grad] + [p.grad for p in block.parameters()])
-    for ours, reference in zip(*grads):
+    for ours, reference in zip(*grads, strict=True):
         torch.testing.assert_close(ours, reference, rtol=1e-4, atol=1e-6)

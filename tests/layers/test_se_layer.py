@@ -1,4 +1,3 @@
-
 import pytest
 import torch
 from mmpretrain.models.utils import SELayer as MMPretrainSELayer
@@ -11,18 +10,24 @@ def test_shape_keys_and_squeeze_width():
     se = SELayer(256)
     assert se.squeeze_channels == 16
     assert {k: tuple(v.shape) for k, v in se.state_dict().items()} == {
-        'conv1.conv.weight': (16, 256, 1, 1), 'conv1.conv.bias': (16, ),
-        'conv2.conv.weight': (256, 16, 1, 1), 'conv2.conv.bias': (256, )}
+        'conv1.conv.weight': (16, 256, 1, 1),
+        'conv1.conv.bias': (16,),
+        'conv2.conv.weight': (256, 16, 1, 1),
+        'conv2.conv.bias': (256,),
+    }
     assert se(torch.rand(2, 256, 5, 7)).shape == (2, 256, 5, 7)
 
 
-@pytest.mark.parametrize('channels,ratio,divisor,expected', [
-    (64, 16, 8, 8),  # 4 rounds up to the divisor
-    (2048, 16, 8, 128),
-    (120, 16, 8, 8),
-    (200, 16, 1, 13),  # 12.5 rounds half up without a divisor constraint
-    (512, 4, 8, 128),
-])
+@pytest.mark.parametrize(
+    'channels,ratio,divisor,expected',
+    [
+        (64, 16, 8, 8),  # 4 rounds up to the divisor
+        (2048, 16, 8, 128),
+        (120, 16, 8, 8),
+        (200, 16, 1, 13),  # 12.5 rounds half up without a divisor constraint
+        (512, 4, 8, 128),
+    ],
+)
 def test_squeeze_width_is_make_divisible(channels, ratio, divisor, expected):
     assert SELayer(channels, ratio=ratio, divisor=divisor).squeeze_channels == expected
 
@@ -57,5 +62,3 @@ def test_loads_mmpretrain_selayer_and_matches():
     ours.load_state_dict(theirs.state_dict(), strict=True)
     x = torch.randn(2, 128, 4, 4)
     torch.testing.assert_close(ours(x), theirs(x), rtol=0, atol=0)
-
-

@@ -13,13 +13,13 @@ def test_spatial_mean_in_training_keeps_nothing_and_has_mean_gradients():
         y = spatial_mean(x)
     assert kept == []
     assert torch.allclose(y, x.mean((2, 3), keepdim=True))
-    assert torch.autograd.gradcheck(spatial_mean, (x, ))
+    assert torch.autograd.gradcheck(spatial_mean, (x,))
 
 
 def test_spatial_mean_gradient_is_a_broadcast_view():
     """No full-size tensor in backward: autograd adds the view into the branch's gradient."""
     x = torch.randn(2, 3, 5, 4, requires_grad=True)
-    grad, = torch.autograd.grad(spatial_mean(x).sum(), x)
+    (grad,) = torch.autograd.grad(spatial_mean(x).sum(), x)
     assert grad.stride()[2:] == (0, 0) and torch.allclose(grad, torch.full_like(x, 1 / 20))
 
 

@@ -1,4 +1,5 @@
 """tools/benchmark.py --json: the rows it prints, as a JSON list, one object per model."""
+
 import json
 import math
 
@@ -9,19 +10,45 @@ SE_PARAMS = 2_514_944 + 16_048  # SE-R50's SE layers (fc weights, biases) over R
 
 def test_json_holds_the_measured_rows(tmp_path, capsys):
     path = tmp_path / 'bench.json'
-    rows = main(['--rounds', '1', '--batch', '1', '--size', '64', '--models', 'ours-se-r50',
-                 'mmdet-resnet50', '--json', str(path)])
+    rows = main(
+        [
+            '--rounds',
+            '1',
+            '--batch',
+            '1',
+            '--size',
+            '64',
+            '--models',
+            'ours-se-r50',
+            'mmdet-resnet50',
+            '--json',
+            str(path),
+        ]
+    )
     capsys.readouterr()
     saved = json.loads(path.read_text())
     assert [r['name'] for r in saved] == ['ours-se-r50', 'mmdet-resnet50']
     assert saved == [rows['ours-se-r50 eager'], rows['mmdet-resnet50 eager']]  # exact floats
-    keys = {'name', 'mode', 'family', 'forward', 'train', 'params', 'flops', 'memory_mib',
-            'page_faults',
-            'forward_median', 'forward_spread', 'train_median', 'train_spread'}
+    keys = {
+        'name',
+        'mode',
+        'family',
+        'forward',
+        'train',
+        'params',
+        'flops',
+        'memory_mib',
+        'page_faults',
+        'forward_median',
+        'forward_spread',
+        'train_median',
+        'train_spread',
+    }
     ours, plain = saved
     assert ours['ratios']['mmdet-resnet50']['memory'] == ours['memory_mib'] / plain['memory_mib']
     assert ours['ratios']['mmdet-resnet50']['forward']['median'] == (
-        ours['forward'][0] / plain['forward'][0])
+        ours['forward'][0] / plain['forward'][0]
+    )
     for row in saved:
         assert set(row) - {'ratios'} == keys and row['family'] == 'SE-R50'
         assert row['mode'] == 'eager'
