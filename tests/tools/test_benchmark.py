@@ -9,17 +9,14 @@ import torch
 
 from tools.benchmark import MODE_NAMES, main
 
+TINY = '--batch 1 --size 64 --rounds 1'.split()  # the code path, not the figures
+
 
 def test_side_by_side_table_in_every_mode(capsys):
     """All four modes in one table (SE-R18 and ResNet-18: compiling is the slow part)."""
     rows = main(
         [
-            '--batch',
-            '1',
-            '--size',
-            '64',
-            '--rounds',
-            '1',
+            *TINY,
             '--modes',
             *MODE_NAMES,
             '--models',
@@ -49,12 +46,7 @@ def test_side_by_side_table_in_every_mode(capsys):
 def test_profile_detector_and_kernels(capsys):
     rows = main(
         [
-            '--batch',
-            '1',
-            '--size',
-            '64',
-            '--rounds',
-            '1',
+            *TINY,
             '--models',
             'ours-se-r50',
             'mmdet-resnet50',
