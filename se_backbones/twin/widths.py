@@ -55,7 +55,8 @@ def each(mapper, part, key, w):
 
 def neck(part, key, w):
     """mmdet's necks (FPN, ChannelMapper, DilatedEncoder, ...) and heads that take every
-    backbone output (MaskFormer, Mask2Former): their own widths follow."""
+    backbone output (MaskFormer, Mask2Former, its video tracking head): their own widths
+    follow."""
     return each(in_channels, part, key, w), True
 
 
@@ -130,7 +131,7 @@ def cls_head(part, key, w):
 
 # toolkit -> (model part, its rule), in the order features flow; and what it says without one
 TABLES = {
-    'mmdet': ((('neck', neck), ('panoptic_head', neck)),
+    'mmdet': ((('neck', neck), ('panoptic_head', neck), ('track_head', neck)),
               "model has no neck: its heads take the backbone's features directly"),
     'mmseg': ((('neck', seg_neck), ('decode_head', seg_heads), ('auxiliary_head', seg_heads)),
               "model has no neck or head that takes the backbone's features"),

@@ -44,7 +44,7 @@ def outcome(kind, message):
             (r'C4 layout', 'C4 layout'), (r"timm's weights", 'a layout timm weights lack'),
             (r'no counterpart', 'a backbone argument without counterpart'),
             (r'cannot load base', 'the base does not load'),
-            (r'basic blocks', 'DCN/plugins on basic blocks'),
+            (r'basic blocks|plugins must|stage_with_dcn must', 'DCN/plugins on basic blocks'),
             (r'multi_grid', 'multi_grid length'),
             (r'widths|in_channels|neck|head', 'widths not mapped downstream')):
         if re.search(pattern, message):

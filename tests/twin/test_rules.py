@@ -102,10 +102,11 @@ def test_an_mmdet_neck_follows_the_widths():
     assert widths(context(dict(backbone=R50, neck=FPN), arch='se_x50_32x4d')) == []
 
 
-def test_mmdet_mask2former_maps_as_mmsegs():
+@pytest.mark.parametrize('key', ['panoptic_head', 'track_head'])
+def test_mmdet_mask2former_maps_as_mmsegs(key):
     head = dict(type='Mask2FormerHead', in_channels=[256, 512, 1024, 2048])
-    assert shown(widths(context(dict(backbone=R50, panoptic_head=head)))) == {
-        'model.panoptic_head.in_channels': ([256, 512, 1024, 2048], [64, 128, 256, 512])}
+    assert shown(widths(context({'backbone': R50, key: head}))) == {
+        f'model.{key}.in_channels': ([256, 512, 1024, 2048], [64, 128, 256, 512])}
 
 
 def test_a_model_without_a_neck_is_refused_with_what_to_do():
