@@ -8,7 +8,9 @@ backbone of se_backbones and ImageNet SE weights from timm.
     python tools/make_se_config.py BASE OUT --arch se_r50 --checkpoint seresnet50.pth
     python tools/make_se_config.py --list-archs
 
-OUT inherits BASE (_base_ = BASE) and replaces its backbone (_delete_=True). It keeps the base's
+OUT inherits BASE (_base_: a toolkit config by its mmdet::/mmseg::/mmpretrain:: name, another
+absolute path as it is, a relative one relative to OUT) and replaces its backbone
+(_delete_=True). --checkpoint is checked against the architecture first. It keeps the base's
 out_indices, frozen_stages, norm_cfg, norm_eval, strides, dilations, contract_dilation, DCN,
 plugins, with_cp and num_stages; takes depth, style, stem and downsampling from the
 architecture (the weights decide them); and fixes neck/head input widths, the data
