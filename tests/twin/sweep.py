@@ -91,7 +91,7 @@ def build_model(cfg, scope):
         return importlib.import_module(f'{scope}.registry').MODELS.build(model_cfg)
 
 
-def build_and_forward(path, scope, size=64):
+def build_and_forward(path, scope, size=256):
     """Build the twin at ``path`` through its toolkit's registry (SyncBN as BN) and run a
     forward on one ``size`` x ``size`` image; returns the model."""
     import torch
