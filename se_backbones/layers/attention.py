@@ -9,7 +9,8 @@ through this class:
   block may run scale, add and ReLU as one end that recovers ``x * gate`` from its output
   (:func:`se_backbones.layers.scale_add_relu`) instead of keeping ``x`` for backward.
 - :attr:`ChannelAttention.keeps_input`: whether ``gate(x)`` keeps ``x`` for backward (a max
-  pool does, a mean does not); if it does, the block must not overwrite ``x`` in place.
+  pool does, and so does ``x.mean`` on torch 2.1; :func:`~se_backbones.layers.spatial_mean`
+  never does); if it does, the block must not overwrite ``x`` in place.
 - :attr:`ChannelAttention.takes_ratio`: whether the backbone passes its ``se_ratio`` (one per
   stage) to the constructor as ``ratio=``.
 
@@ -36,10 +37,11 @@ class ChannelAttention(BaseModule):
 
     Example:
         >>> import torch
+        >>> from se_backbones.layers import spatial_mean
         >>> class Mean(ChannelAttention):
         ...     fusable, keeps_input = True, False
         ...     def gate(self, x):
-        ...         return torch.sigmoid(x.mean((2, 3), keepdim=True))
+        ...         return torch.sigmoid(spatial_mean(x))
         >>> x = torch.ones(1, 2, 3, 3)
         >>> Mean()(x)[0, :, 0, 0]
         tensor([0.7311, 0.7311])
