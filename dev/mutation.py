@@ -28,6 +28,7 @@ mutmut runs with one worker (``--jobs``), under ``nice`` (``--nice``), with one 
 math library (OMP_NUM_THREADS=1): mutmut's timeout is a CPU-time limit relative to the tests'
 own duration, and multi-threaded torch spends CPU seconds faster than wall seconds.
 """
+
 import argparse
 import json
 import os
@@ -51,17 +52,20 @@ MODULES = {
     'se_backbones/checks.py': ['tests/test_checks.py', '-k', 'not random_configs'],
     'se_backbones/registry.py': ['tests/test_registry.py'],
     'se_backbones/data/toy_shapes.py': ['tests/data'],
-    'se_backbones/engine/hooks.py': ['tests/engine/test_hooks.py',
-                                     'tests/engine/test_rng_isolation.py'],
+    'se_backbones/engine/hooks.py': [
+        'tests/engine/test_hooks.py',
+        'tests/engine/test_rng_isolation.py',
+    ],
     'se_backbones/engine/runner.py': ['tests/engine/test_runner.py'],
     'se_backbones/engine/visualization.py': ['tests/tools/test_plot_results.py'],
-    'se_backbones/weights/files.py': ['tests/weights/test_files.py',
-                                      'tests/weights/test_init.py'],
+    'se_backbones/weights/files.py': ['tests/weights/test_files.py', 'tests/weights/test_init.py'],
     'se_backbones/weights/equivalence.py': ['tests/weights/test_timm_equivalence.py'],
     'se_backbones/weights/convert.py': ['tests/weights/test_convert.py'],
-    'se_backbones/weights/init.py': ['tests/weights/test_init.py',
-                                     'tests/weights/test_init_default.py',
-                                     'tests/weights/test_init_added.py'],
+    'se_backbones/weights/init.py': [
+        'tests/weights/test_init.py',
+        'tests/weights/test_init_default.py',
+        'tests/weights/test_init_added.py',
+    ],
     'se_backbones/weights/timm_archs.py': ['tests/weights/test_timm_archs.py'],
     'tools/cli.py': ['tests/tools/test_cli.py'],
     'tools/convert_timm.py': ['tests/tools/test_convert_timm.py'],
@@ -73,7 +77,7 @@ MODULES = {
 
 
 def module_slug(module):
-    return module[:-len('.py')].replace('/', '.')
+    return module[: -len('.py')].replace('/', '.')
 
 
 def documented_equivalents(path=EQUIVALENTS_DOC):
@@ -97,9 +101,13 @@ def pyproject_for(module, tests):
         if section != 'tool.mutmut':
             kept.append(line)
     import tomllib
+
     config = dict(tomllib.loads(text).get('tool', {}).get('mutmut', {}))
-    config.update(only_mutate=[module], pytest_add_cli_args_test_selection=list(tests),
-                  use_git_change_detection=False)
+    config.update(
+        only_mutate=[module],
+        pytest_add_cli_args_test_selection=list(tests),
+        use_git_change_detection=False,
+    )
     body = '\n'.join(f'{key} = {json.dumps(value)}' for key, value in config.items())
     return '\n'.join(kept) + f'\n\n[tool.mutmut]\n{body}\n'
 
@@ -130,42 +138,62 @@ def results(work, module):
 
 def status(exit_code):
     from mutmut.stats import status_by_exit_code
+
     return status_by_exit_code[exit_code]
 
 
 def summarize(module, codes, equivalents, seconds, stopped):
     statuses = {name: status(code) for name, code in codes.items()}
     survived = sorted(n for n, s in statuses.items() if s == 'survived')
-    row = dict(module=module, mutants=len(statuses),
-               killed=sum(s in ('killed', 'caught by type check') for s in statuses.values()),
-               equivalent=sum(n in equivalents for n in survived),
-               survived=[n for n in survived if n not in equivalents],
-               timeouts=sorted(n for n, s in statuses.items() if s == 'timeout'),
-               no_tests=sorted(n for n, s in statuses.items() if s == 'no tests'),
-               other=sorted(n for n, s in statuses.items() if s not in (
-                   'killed', 'caught by type check', 'survived', 'timeout', 'no tests')),
-               seconds=seconds, stopped=stopped)
-    row['ok'] = (not row['survived'] and not row['no_tests'] and not row['other']
-                 and len(row['timeouts']) <= TIMEOUT_SHARE * max(row['mutants'], 1)
-                 and not stopped)
+    row = dict(
+        module=module,
+        mutants=len(statuses),
+        killed=sum(s in ('killed', 'caught by type check') for s in statuses.values()),
+        equivalent=sum(n in equivalents for n in survived),
+        survived=[n for n in survived if n not in equivalents],
+        timeouts=sorted(n for n, s in statuses.items() if s == 'timeout'),
+        no_tests=sorted(n for n, s in statuses.items() if s == 'no tests'),
+        other=sorted(
+            n
+            for n, s in statuses.items()
+            if s not in ('killed', 'caught by type check', 'survived', 'timeout', 'no tests')
+        ),
+        seconds=seconds,
+        stopped=stopped,
+    )
+    row['ok'] = (
+        not row['survived']
+        and not row['no_tests']
+        and not row['other']
+        and len(row['timeouts']) <= TIMEOUT_SHARE * max(row['mutants'], 1)
+        and not stopped
+    )
     return row
 
 
 def run_module(module, tests, args, deadline, equivalents):
     work = prepare(module, tests, args.fresh)
-    env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1',
-               PYTHONDONTWRITEBYTECODE='1')
+    env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1', PYTHONDONTWRITEBYTECODE='1')
     command = [sys.executable, '-m', 'mutmut', 'run', '--max-children', str(args.jobs)]
     if args.rerun:  # mutmut keeps a result; a mutant named explicitly is tested again
-        command += [n for n, code in results(work, module).items()
-                    if status(code) in ('survived', 'timeout', 'no tests')]
+        command += [
+            n
+            for n, code in results(work, module).items()
+            if status(code) in ('survived', 'timeout', 'no tests')
+        ]
         if command[-1] == str(args.jobs):
             return summarize(module, results(work, module), equivalents, 0.0, False)
     start, stopped = time.monotonic(), False
     with open(os.path.join(work, 'run.log'), 'w', encoding='utf-8') as log:
-        process = subprocess.Popen(command, cwd=work, env=env, stdout=log,
-                                   stderr=subprocess.STDOUT, start_new_session=True,
-                                   preexec_fn=lambda: os.nice(args.nice))
+        process = subprocess.Popen(
+            command,
+            cwd=work,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=lambda: os.nice(args.nice),
+        )
         try:
             process.wait(timeout=max(deadline - time.monotonic(), 1))
         except subprocess.TimeoutExpired:  # the budget: mutmut saves what it has on SIGINT
@@ -176,8 +204,7 @@ def run_module(module, tests, args, deadline, equivalents):
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
-    row = summarize(module, results(work, module), equivalents, time.monotonic() - start,
-                    stopped)
+    row = summarize(module, results(work, module), equivalents, time.monotonic() - start, stopped)
     if process.returncode not in (0, None) and not stopped and not row['mutants']:
         row['other'] = [f'mutmut failed (exit {process.returncode}): see {work}/run.log']
         row['ok'] = False
@@ -187,38 +214,58 @@ def run_module(module, tests, args, deadline, equivalents):
 def changed_modules(base):
     """Modules whose source, or whose selected tests, differ from ``base`` (committed or
     not), and new files."""
+
     def git(*argv):
-        return subprocess.run(['git', *argv], cwd=ROOT, capture_output=True, text=True,
-                              check=True).stdout.split()
+        return subprocess.run(
+            ['git', *argv], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.split()
+
     files = set(git('diff', '--name-only', base, '--')) | set(
-        git('ls-files', '--others', '--exclude-standard'))
-    return [m for m, tests in MODULES.items()
-            if m in files or any(f == t or f.startswith(t.rstrip('/') + '/')
-                                 for f in files for t in tests)]
+        git('ls-files', '--others', '--exclude-standard')
+    )
+    return [
+        m
+        for m, tests in MODULES.items()
+        if m in files
+        or any(f == t or f.startswith(t.rstrip('/') + '/') for f in files for t in tests)
+    ]
 
 
 def show_survivors(work, names):
     for name in names:
-        diff = subprocess.run([sys.executable, '-m', 'mutmut', 'show', name], cwd=work,
-                              capture_output=True, text=True).stdout
+        diff = subprocess.run(
+            [sys.executable, '-m', 'mutmut', 'show', name], cwd=work, capture_output=True, text=True
+        ).stdout
         print(diff.rstrip() + '\n')
 
 
 def table(rows, markdown):
-    head = ('module', 'mutants', 'killed', 'equivalent', 'survived', 'timeouts', 'no tests',
-            'time')
-    body = [(r['module'], r['mutants'], r['killed'], r['equivalent'], len(r['survived']),
-             len(r['timeouts']), len(r['no_tests']),
-             f"{r['seconds'] / 60:.1f} min" + (' (stopped)' if r['stopped'] else ''))
-            for r in rows]
+    head = ('module', 'mutants', 'killed', 'equivalent', 'survived', 'timeouts', 'no tests', 'time')
+    body = [
+        (
+            r['module'],
+            r['mutants'],
+            r['killed'],
+            r['equivalent'],
+            len(r['survived']),
+            len(r['timeouts']),
+            len(r['no_tests']),
+            f'{r["seconds"] / 60:.1f} min' + (' (stopped)' if r['stopped'] else ''),
+        )
+        for r in rows
+    ]
     if markdown:
         lines = ['| ' + ' | '.join(head) + ' |', '|---' + '|---:' * (len(head) - 1) + '|']
         lines += ['| ' + ' | '.join(map(str, row)) + ' |' for row in body]
     else:
-        widths = [max(len(str(x)) for x in col) for col in zip(head, *body)]
-        lines = ['  '.join(str(x).ljust(w) if i == 0 else str(x).rjust(w)
-                           for i, (x, w) in enumerate(zip(row, widths)))
-                 for row in (head, *body)]
+        widths = [max(len(str(x)) for x in col) for col in zip(head, *body, strict=True)]
+        lines = [
+            '  '.join(
+                str(x).ljust(w) if i == 0 else str(x).rjust(w)
+                for i, (x, w) in enumerate(zip(row, widths, strict=True))
+            )
+            for row in (head, *body)
+        ]
     return '\n'.join(lines)
 
 
@@ -226,18 +273,30 @@ def main(argv=None):
     p = argparse.ArgumentParser(prog='dev/mutation.py', description=__doc__.split('\n')[0])
     p.add_argument('modules', nargs='*', help='modules to mutate (paths from the repo root)')
     p.add_argument('--all', action='store_true', help='every module of MODULES')
-    p.add_argument('--changed', metavar='BASE',
-                   help='the modules a change since BASE (a git revision) touched')
-    p.add_argument('--budget', type=float, default=None, metavar='SECONDS',
-                   help='stop after this long in all (results so far are kept)')
+    p.add_argument(
+        '--changed', metavar='BASE', help='the modules a change since BASE (a git revision) touched'
+    )
+    p.add_argument(
+        '--budget',
+        type=float,
+        default=None,
+        metavar='SECONDS',
+        help='stop after this long in all (results so far are kept)',
+    )
     p.add_argument('--jobs', type=int, default=1, help='mutmut workers (default: 1)')
     p.add_argument('--nice', type=int, default=19, help='niceness of mutmut (default: 19)')
     p.add_argument('--fresh', action='store_true', help="discard a module's earlier results")
-    p.add_argument('--rerun', action='store_true',
-                   help='test again only the survivors, timeouts and mutants without tests of '
-                        'an earlier run (after adding tests)')
-    p.add_argument('--survivors', action='store_true',
-                   help='print the diff of every undocumented survivor and timeout')
+    p.add_argument(
+        '--rerun',
+        action='store_true',
+        help='test again only the survivors, timeouts and mutants without tests of '
+        'an earlier run (after adding tests)',
+    )
+    p.add_argument(
+        '--survivors',
+        action='store_true',
+        help='print the diff of every undocumented survivor and timeout',
+    )
     p.add_argument('--markdown', action='store_true', help='print the table as Markdown')
     p.add_argument('--json', metavar='PATH', help='write the results to PATH')
     p.add_argument('--list', action='store_true', help='print the modules and their tests')
@@ -258,8 +317,13 @@ def main(argv=None):
     except ImportError:
         print("mutation.py: mutmut is not installed: pip install -e '.[dev]'", file=sys.stderr)
         return 2
-    modules = (list(MODULES) if args.all else args.modules if args.modules
-               else changed_modules(args.changed))
+    modules = (
+        list(MODULES)
+        if args.all
+        else args.modules
+        if args.modules
+        else changed_modules(args.changed)
+    )
     if not modules:
         print('mutation.py: no module changed')
         return 0
@@ -273,8 +337,10 @@ def main(argv=None):
         rows.append(row)
         print(table([row], False).splitlines()[1], flush=True)
         if args.survivors:
-            show_survivors(os.path.join(RUNS, module_slug(module)),
-                           row['survived'] + row['timeouts'] + row['no_tests'])
+            show_survivors(
+                os.path.join(RUNS, module_slug(module)),
+                row['survived'] + row['timeouts'] + row['no_tests'],
+            )
     print()
     print(table(rows, args.markdown))
     total = sum(r['seconds'] for r in rows)

@@ -12,6 +12,7 @@ mmpretrain's own ``SEResNet``/``SEResNeXt``, which lack most of our arguments.
 ``WEIGHT_INITIALIZERS`` holds ``TimmPretrained``, for ``init_cfg=dict(type=
 'se_backbones.TimmPretrained', model_name=...)``; ``HOOKS`` holds ``RNGStateHook``.
 """
+
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import WEIGHT_INITIALIZERS as MMENGINE_WEIGHT_INITIALIZERS
@@ -26,11 +27,14 @@ class _Registry(Registry):
         found = super().get(key)
         if found is None and isinstance(key, str) and '.' not in key:
             import difflib
+
             names = {name.lower(): name for name in self._module_dict}  # case first
             close = difflib.get_close_matches(key.lower(), names, n=1, cutoff=0.75)
             if close:
-                raise KeyError(f'se_backbones: no {self.name} {key!r}; did you mean '
-                               f'{self.scope}.{names[close[0]]}?')
+                raise KeyError(
+                    f'se_backbones: no {self.name} {key!r}; did you mean '
+                    f'{self.scope}.{names[close[0]]}?'
+                )
         return found
 
 
@@ -38,16 +42,19 @@ MODELS = _Registry(
     'model',
     parent=MMENGINE_MODELS,
     scope='se_backbones',
-    locations=['se_backbones.layers', 'se_backbones.backbones'])
+    locations=['se_backbones.layers', 'se_backbones.backbones'],
+)
 
 WEIGHT_INITIALIZERS = _Registry(
     'weight initializer',
     parent=MMENGINE_WEIGHT_INITIALIZERS,
     scope='se_backbones',
-    locations=['se_backbones.weights'])
+    locations=['se_backbones.weights'],
+)
 
-HOOKS = _Registry('hook', parent=MMENGINE_HOOKS, scope='se_backbones',
-                 locations=['se_backbones.engine.hooks'])
+HOOKS = _Registry(
+    'hook', parent=MMENGINE_HOOKS, scope='se_backbones', locations=['se_backbones.engine.hooks']
+)
 
 
 BARE_NAME_TOOLKITS = ('mmdet', 'mmseg')
@@ -59,6 +66,7 @@ def register_bare_names(classes):
     configs builds ours. A name the toolkit already has is left to it; a toolkit that is not
     installed is skipped. Returns the ``(scope, name)`` pairs registered."""
     import importlib
+
     registered = []
     for toolkit in BARE_NAME_TOOLKITS:
         try:

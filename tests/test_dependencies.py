@@ -1,5 +1,6 @@
 """What the installed package imports: only what pyproject.toml declares at module level, and
 no import from the model code (layers, backbones, weights) up into the harness."""
+
 import ast
 import functools
 import re
@@ -30,7 +31,7 @@ def imported(path, module_level_only):
             for alias in node.names:
                 yield node.lineno, alias.name
         elif isinstance(node, ast.ImportFrom):
-            base = package[:len(package) - node.level + 1] if node.level else ()
+            base = package[: len(package) - node.level + 1] if node.level else ()
             name = '.'.join([*base, *([node.module] if node.module else [])])
             yield node.lineno, name
             if not node.module:  # from . import x
@@ -46,8 +47,10 @@ def distributions_of():
 @functools.cache
 def declared_distributions():
     project = tomllib.loads((ROOT / 'pyproject.toml').read_text())['project']
-    return {re.split(r'[<>=!~\[ ;]', requirement)[0].lower().replace('_', '-')
-            for requirement in project['dependencies']}
+    return {
+        re.split(r'[<>=!~\[ ;]', requirement)[0].lower().replace('_', '-')
+        for requirement in project['dependencies']
+    }
 
 
 @pytest.mark.parametrize('path', modules(), ids=lambda p: str(p.relative_to(ROOT)))
@@ -66,8 +69,11 @@ def test_module_level_imports_are_declared(path):
     assert not undeclared, f'{path.name}: undeclared module-level imports: {undeclared}'
 
 
-@pytest.mark.parametrize('path', [p for p in modules() if p.relative_to(PACKAGE).parts[0] in
-                                  MODEL_CODE], ids=lambda p: str(p.relative_to(ROOT)))
+@pytest.mark.parametrize(
+    'path',
+    [p for p in modules() if p.relative_to(PACKAGE).parts[0] in MODEL_CODE],
+    ids=lambda p: str(p.relative_to(ROOT)),
+)
 def test_model_code_imports_no_harness(path):
     """layers, backbones and weights import nothing from the training harness, the SE twin or
     the tools, anywhere in the module; weights imports no backbone module (it builds the
@@ -76,6 +82,9 @@ def test_model_code_imports_no_harness(path):
     forbidden = [f'se_backbones.{name}' for name in HARNESS] + ['tools']
     if part == 'weights':
         forbidden.append('se_backbones.backbones')
-    found = [f'line {line}: {name}' for line, name in imported(path, module_level_only=False)
-             if any(name == f or name.startswith(f + '.') for f in forbidden)]
+    found = [
+        f'line {line}: {name}'
+        for line, name in imported(path, module_level_only=False)
+        if any(name == f or name.startswith(f + '.') for f in forbidden)
+    ]
     assert not found, f'{path.relative_to(ROOT)} imports {found}'

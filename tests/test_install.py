@@ -3,6 +3,7 @@ changing it, and builds as a wheel with that environment's own setuptools.
 
 Run on each tested stack (tools/test.sh runs the suite in both), so on the classic one this is
 "a user's existing torch 2.1 / numpy 1.26 / mmcv 2.1 environment"."""
+
 import json
 import os
 import re
@@ -20,14 +21,28 @@ from packaging.version import Version
 from tests.configs.toy import ROOT
 
 # What a user's compiled mmcv and their toolkits depend on: pip must not touch any of them.
-KEPT = ('torch', 'torchvision', 'numpy', 'mmcv', 'mmengine', 'setuptools', 'mmdet',
-        'mmsegmentation', 'opencv-python', 'timm')
+KEPT = (
+    'torch',
+    'torchvision',
+    'numpy',
+    'mmcv',
+    'mmengine',
+    'setuptools',
+    'mmdet',
+    'mmsegmentation',
+    'opencv-python',
+    'timm',
+)
 
 
 def pip(*args, timeout=900):
-    result = subprocess.run([sys.executable, '-m', 'pip', *args], capture_output=True,
-                            text=True, timeout=timeout,
-                            env=dict(os.environ, PIP_DISABLE_PIP_VERSION_CHECK='1'))
+    result = subprocess.run(
+        [sys.executable, '-m', 'pip', *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=dict(os.environ, PIP_DISABLE_PIP_VERSION_CHECK='1'),
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result
 
@@ -36,18 +51,37 @@ def source_copy(tmp_path):
     """The project's sources in ``tmp_path``: building in place would leave build/ and
     *.egg-info in the checkout."""
     src = tmp_path / 'src'
-    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(
-        '.git', '.venv*', '.hypothesis', 'build', 'data', 'work_dirs', '*.egg-info',
-        '__pycache__'))
+    shutil.copytree(
+        ROOT,
+        src,
+        ignore=shutil.ignore_patterns(
+            '.git',
+            '.venv*',
+            '.hypothesis',
+            'build',
+            'data',
+            'work_dirs',
+            '*.egg-info',
+            '__pycache__',
+        ),
+    )
     return str(src)
 
 
 def test_pip_would_change_nothing_of_the_stack(tmp_path):
     report = tmp_path / 'report.json'
-    pip('install', '--dry-run', '--report', str(report), '--no-build-isolation',
-        source_copy(tmp_path))
-    planned = {item['metadata']['name'].lower().replace('_', '-'): item['metadata']['version']
-               for item in json.loads(report.read_text())['install']}
+    pip(
+        'install',
+        '--dry-run',
+        '--report',
+        str(report),
+        '--no-build-isolation',
+        source_copy(tmp_path),
+    )
+    planned = {
+        item['metadata']['name'].lower().replace('_', '-'): item['metadata']['version']
+        for item in json.loads(report.read_text())['install']
+    }
     changed = sorted(set(planned) & set(KEPT))
     assert changed == [], f'pip would install or replace: {planned}'
     assert set(planned) <= {'se-backbones'}, planned
@@ -55,12 +89,16 @@ def test_pip_would_change_nothing_of_the_stack(tmp_path):
 
 def test_the_wheel_builds_with_this_setuptools_and_declares_ranges(tmp_path):
     pip('wheel', '--no-deps', '--no-build-isolation', '-w', str(tmp_path), source_copy(tmp_path))
-    wheel, = tmp_path.glob('se_backbones-*.whl')
+    (wheel,) = tmp_path.glob('se_backbones-*.whl')
     with zipfile.ZipFile(wheel) as archive:
-        metadata = archive.read(next(n for n in archive.namelist()
-                                     if n.endswith('.dist-info/METADATA'))).decode()
-    requires = {line.split(':', 1)[1].strip() for line in metadata.splitlines()
-                if line.startswith('Requires-Dist:')}
+        metadata = archive.read(
+            next(n for n in archive.namelist() if n.endswith('.dist-info/METADATA'))
+        ).decode()
+    requires = {
+        line.split(':', 1)[1].strip()
+        for line in metadata.splitlines()
+        if line.startswith('Requires-Dist:')
+    }
     declared = {str(Requirement(r)) for r in pyproject()['dependencies']}
     assert {str(Requirement(r)) for r in requires if 'extra ==' not in r} == declared
     assert not any(r.startswith('setuptools') for r in requires)
@@ -88,8 +126,13 @@ def test_an_mmdet_base_config_with_custom_imports_builds(tmp_path):
         detector = MODELS.build(cfg.model)
         print(type(detector).__name__, type(detector.backbone).__module__)
     """)
-    result = subprocess.run([sys.executable, '-c', script, str(config)], capture_output=True,
-                            text=True, timeout=300, cwd=tmp_path)
+    result = subprocess.run(
+        [sys.executable, '-c', script, str(config)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.split() == ['FasterRCNN', 'se_backbones.backbones.seresnet']
 
@@ -108,7 +151,8 @@ def locked_versions():
             if '==' in line and not line.startswith('#'):
                 name, version = line.split('==')
                 versions.setdefault(name.strip().lower().replace('_', '-'), []).append(
-                    Version(version.strip()))
+                    Version(version.strip())
+                )
     return versions
 
 
@@ -123,7 +167,10 @@ def test_declared_floors_are_the_lowest_tested_versions():
         for spec in requirement.specifier:
             if spec.operator == '>=':
                 floors[requirement.name.lower().replace('_', '-')] = Version(spec.version)
-    wrong = {name: f'declared >= {floor}, lowest tested {min(locked[name], default=None)}'
-             for name, floor in floors.items() if floor != min(locked.get(name, []), default=None)}
+    wrong = {
+        name: f'declared >= {floor}, lowest tested {min(locked[name], default=None)}'
+        for name, floor in floors.items()
+        if floor != min(locked.get(name, []), default=None)
+    }
     assert not wrong, wrong
     assert {'torch', 'mmcv', 'mmengine', 'mmdet', 'mmsegmentation', 'timm'} <= set(floors)

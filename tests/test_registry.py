@@ -34,21 +34,29 @@ bare_name = dict(type='SEResNet', depth=50)
 def test_custom_imports_build_from_each_toolkit_registry(tmp_path):
     config = tmp_path / 'config.py'
     config.write_text(CONFIG)
-    result = subprocess.run([sys.executable, '-c', SCRIPT, str(config)], capture_output=True,
-                            text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, '-c', SCRIPT, str(config)], capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr
     rows = [line.split() for line in result.stdout.splitlines()]
     built = {(scope, name): (module, cls) for scope, name, module, cls in rows}
     for scope in ('mmdet', 'mmseg', 'mmpretrain'):
         assert built[scope, 'se_backbones.SEResNet'] == (
-            'se_backbones.backbones.seresnet', 'SEResNet')
+            'se_backbones.backbones.seresnet',
+            'SEResNet',
+        )
         assert built[scope, 'se_backbones.SEResNeXt'] == (
-            'se_backbones.backbones.seresnext', 'SEResNeXt')
+            'se_backbones.backbones.seresnext',
+            'SEResNeXt',
+        )
     # The documented rule for bare names: ours in mmdet's and mmseg's scope, mmpretrain's own
     # class in mmpretrain's scope.
     assert built['mmpretrain', 'SEResNet'][0] == 'mmpretrain.models.backbones.seresnet'
-    assert built['mmdet', 'SEResNet'] == built['mmseg', 'SEResNet'] == (
-        'se_backbones.backbones.seresnet', 'SEResNet')
+    assert (
+        built['mmdet', 'SEResNet']
+        == built['mmseg', 'SEResNet']
+        == ('se_backbones.backbones.seresnet', 'SEResNet')
+    )
 
 
 def test_a_misspelled_scoped_type_gets_did_you_mean():
@@ -62,11 +70,18 @@ def test_a_misspelled_scoped_type_gets_did_you_mean():
 
     from se_backbones import SELayer
     from se_backbones.registry import HOOKS
-    for scope, registry in [('mmdet', mmdet.registry.MODELS), ('mmseg', mmseg.registry.MODELS),
-                            ('mmpretrain', mmpretrain.registry.MODELS)]:
+
+    for scope, registry in [
+        ('mmdet', mmdet.registry.MODELS),
+        ('mmseg', mmseg.registry.MODELS),
+        ('mmpretrain', mmpretrain.registry.MODELS),
+    ]:
         with DefaultScope.overwrite_default_scope(scope):
-            for typo, fix in (('SEResnet', 'SEResNet'), ('SEResNext', 'SEResNeXt'),
-                              ('SEPlugn', 'SEPlugin')):
+            for typo, fix in (
+                ('SEResnet', 'SEResNet'),
+                ('SEResNext', 'SEResNeXt'),
+                ('SEPlugn', 'SEPlugin'),
+            ):
                 with pytest.raises(KeyError, match=f'did you mean se_backbones.{fix}\\?'):
                     registry.build(dict(type=f'se_backbones.{typo}', depth=50))
             with pytest.raises(KeyError, match='is not in the'):  # nothing close: MMEngine's
@@ -86,10 +101,11 @@ def test_each_toolkit_builds_ours_in_process_by_scoped_and_bare_name():
     from mmengine.registry import DefaultScope
 
     from se_backbones import SEResNet
+
     for scope, registry in [('mmdet', mmdet.registry.MODELS), ('mmseg', mmseg.registry.MODELS)]:
         with DefaultScope.overwrite_default_scope(scope):
             for name in ('se_backbones.SEResNet', 'SEResNet'):
-                model = registry.build(dict(type=name, depth=18, out_indices=(3, ))).eval()
+                model = registry.build(dict(type=name, depth=18, out_indices=(3,))).eval()
                 assert type(model) is SEResNet
                 assert tuple(model(torch.randn(1, 3, 32, 32))[0].shape) == (1, 512, 1, 1)
 
@@ -102,6 +118,7 @@ def test_only_close_undotted_names_get_did_you_mean():
     from mmengine.registry import DefaultScope
 
     from se_backbones.registry import MODELS
+
     assert MODELS.get('SENet26') is None
     assert MODELS.get('mm.SEResnet') is None
     with DefaultScope.overwrite_default_scope('mmdet'):
@@ -125,9 +142,13 @@ def test_register_bare_names_leaves_a_toolkit_its_own_classes():
         pass
 
     assert register_bare_names([SEBareNameProbe, ResNet]) == [
-        ('mmdet', 'SEBareNameProbe'), ('mmseg', 'SEBareNameProbe')]
+        ('mmdet', 'SEBareNameProbe'),
+        ('mmseg', 'SEBareNameProbe'),
+    ]
     for registry in (mmdet.registry.MODELS, mmseg.registry.MODELS):
         assert registry.get('SEBareNameProbe') is SEBareNameProbe
         assert registry.get('ResNet') is not ResNet
     assert register_bare_names([SEBareNameProbe]) == [  # again: still ours, registered again
-        ('mmdet', 'SEBareNameProbe'), ('mmseg', 'SEBareNameProbe')]
+        ('mmdet', 'SEBareNameProbe'),
+        ('mmseg', 'SEBareNameProbe'),
+    ]

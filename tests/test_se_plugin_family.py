@@ -3,6 +3,7 @@ subclasses builds with ``dict(cfg=dict(type='se_backbones.SEPlugin', ratio=16),
 position='after_conv3')`` at bottleneck depths, runs forward, and calls every SE module it holds
 (whose gate changes the output). The parameter table of docs/se_twin.md is
 ``python -m tests.test_se_plugin_family``."""
+
 import inspect
 
 import pytest
@@ -21,22 +22,31 @@ FAMILY = {
     'ResNetV1d': dict(depth=50),
     'ResNeXt': dict(depth=50, groups=32, base_width=4),
     'Res2Net': dict(depth=50, scales=4, base_width=26),
-    'ResNeSt': dict(depth=50, stem_channels=64, radix=2, reduction_factor=4,
-                    avg_down_stride=True),
+    'ResNeSt': dict(depth=50, stem_channels=64, radix=2, reduction_factor=4, avg_down_stride=True),
     'RegNet': dict(arch='regnetx_3.2gf'),
     'DetectoRS_ResNet': dict(depth=50),
     'DetectoRS_ResNeXt': dict(depth=50, groups=32, base_width=4),
-    'TridentResNet': dict(depth=50, num_branch=3, test_branch_idx=1, strides=(1, 2, 2),
-                          dilations=(1, 1, 1), trident_dilations=(1, 2, 3), out_indices=(2, ),
-                          num_stages=3),
+    'TridentResNet': dict(
+        depth=50,
+        num_branch=3,
+        test_branch_idx=1,
+        strides=(1, 2, 2),
+        dilations=(1, 1, 1),
+        trident_dilations=(1, 2, 3),
+        out_indices=(2,),
+        num_stages=3,
+    ),
 }
 
 
 def resnet_family():
     """mmdet's backbone classes that are its ResNet or derive from it."""
-    return sorted(name for name in mmdet_backbones.__all__
-                  if inspect.isclass(getattr(mmdet_backbones, name))
-                  and issubclass(getattr(mmdet_backbones, name), ResNet))
+    return sorted(
+        name
+        for name in mmdet_backbones.__all__
+        if inspect.isclass(getattr(mmdet_backbones, name))
+        and issubclass(getattr(mmdet_backbones, name), ResNet)
+    )
 
 
 def build(name, plugins=None):
@@ -58,13 +68,17 @@ def plugin_cost(name):
 def param_table():
     """The markdown table of docs/se_twin.md: parameters of each backbone without and with
     SEPlugin (ratio 16, after_conv3, every stage)."""
-    lines = ['| mmdet backbone | setting | params (M) | + SEPlugin (M) | extra | SE modules |',
-             '|---|---|---:|---:|---:|---:|']
+    lines = [
+        '| mmdet backbone | setting | params (M) | + SEPlugin (M) | extra | SE modules |',
+        '|---|---|---:|---:|---:|---:|',
+    ]
     for name, kwargs in FAMILY.items():
         plain, se, count = plugin_cost(name)
         setting = ', '.join(f'{k}={v}' for k, v in kwargs.items())
-        lines.append(f'| {name} | {setting} | {plain / 1e6:.3f} | {se / 1e6:.3f} | '
-                     f'+{se - plain:,} (+{100 * (se - plain) / plain:.1f} %) | {count} |')
+        lines.append(
+            f'| {name} | {setting} | {plain / 1e6:.3f} | {se / 1e6:.3f} | '
+            f'+{se - plain:,} (+{100 * (se - plain) / plain:.1f} %) | {count} |'
+        )
     return lines
 
 
@@ -93,8 +107,15 @@ def test_se_plugin_builds_runs_and_acts_in(name):
     assert any(not torch.allclose(a, b) for a, b in zip(before, after, strict=True))
     extra = sum(num_params(m) for m in modules)
     assert extra > 0
-    if name in ('ResNet', 'ResNetV1d', 'ResNeXt', 'Res2Net', 'ResNeSt', 'DetectoRS_ResNet',
-                'DetectoRS_ResNeXt'):
+    if name in (
+        'ResNet',
+        'ResNetV1d',
+        'ResNeXt',
+        'Res2Net',
+        'ResNeSt',
+        'DetectoRS_ResNet',
+        'DetectoRS_ResNeXt',
+    ):
         assert extra == 2_530_992  # SE-ResNet-50's: same stage widths
 
 

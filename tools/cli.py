@@ -1,5 +1,6 @@
 """What the tools share on the command line: a parser that shows every default, options parsed
 before any heavy import (so ``--help`` is instant), and one-line errors for missing inputs."""
+
 import argparse
 import os
 import sys
@@ -20,25 +21,41 @@ class CfgOptions(argparse.Action):
 
     def __call__(self, parser, namespace, values, option_string=None):
         from mmengine.config import DictAction
+
         DictAction(self.option_strings, self.dest)(parser, namespace, values, option_string)
 
 
 def add_cfg_options(parser):
-    parser.add_argument('--cfg-options', nargs='+', action=CfgOptions, default={},
-                        metavar='KEY=VALUE',
-                        help="override config settings, e.g. train_cfg.max_iters=100 "
-                        "'model.backbone.depth=101' (MMEngine's DictAction)")
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=CfgOptions,
+        default={},
+        metavar='KEY=VALUE',
+        help='override config settings, e.g. train_cfg.max_iters=100 '
+        "'model.backbone.depth=101' (MMEngine's DictAction)",
+    )
 
 
 def add_runner_args(parser):
     """Options shared by tools/train.py and tools/test.py."""
-    parser.add_argument('--work-dir', help='where logs and checkpoints go; default: '
-                        './work_dirs/<config name>')
+    parser.add_argument(
+        '--work-dir', help='where logs and checkpoints go; default: ./work_dirs/<config name>'
+    )
     add_cfg_options(parser)
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher (pytorch: torchrun)')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
-                        help='set by older launchers; torchrun sets LOCAL_RANK instead')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher (pytorch: torchrun)',
+    )
+    parser.add_argument(
+        '--local_rank',
+        '--local-rank',
+        type=int,
+        default=0,
+        help='set by older launchers; torchrun sets LOCAL_RANK instead',
+    )
 
 
 def parse_runner_args(parser, argv):

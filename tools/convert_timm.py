@@ -7,6 +7,7 @@ SRC is the timm model's state dict (.pth, .bin or .safetensors). DST loads with
 ``--classifier`` it is an mmpretrain ``ImageClassifier`` (backbone + ``LinearClsHead``) whose
 logits equal timm's.
 """
+
 import collections
 import os
 import re
@@ -34,8 +35,11 @@ def main(argv=None):
     p.add_argument('model_name', help="timm name, e.g. 'seresnet50.a1_in1k'")
     p.add_argument('src', help='timm state dict (.pth, .bin, .safetensors)')
     p.add_argument('dst', help='output MMEngine checkpoint (.pth)')
-    p.add_argument('--classifier', action='store_true',
-                   help='keep the classifier: write an mmpretrain ImageClassifier')
+    p.add_argument(
+        '--classifier',
+        action='store_true',
+        help='keep the classifier: write an mmpretrain ImageClassifier',
+    )
     args = p.parse_args(argv)
     require_file('convert_timm.py', args.src, 'timm checkpoint')
     if os.path.dirname(args.dst) and not os.path.isdir(os.path.dirname(args.dst)):
@@ -46,13 +50,19 @@ def main(argv=None):
 
     from se_backbones import backbone_cfg_from_timm, convert_timm_state_dict, load_state_dict_file
     from se_backbones.weights.timm_archs import classifier_cfg
+
     try:
         state_dict = convert_timm_state_dict(
-            args.model_name, load_state_dict_file(args.src), with_classifier=args.classifier)
+            args.model_name, load_state_dict_file(args.src), with_classifier=args.classifier
+        )
     except (ValueError, KeyError) as error:  # bad file, unknown name, wrong architecture
         die('convert_timm.py', ' '.join(str(error).strip('\'"').split()))
-    torch.save(dict(meta=dict(timm_model=args.model_name, converter='se_backbones'),
-                    state_dict=state_dict), args.dst)
+    torch.save(
+        dict(
+            meta=dict(timm_model=args.model_name, converter='se_backbones'), state_dict=state_dict
+        ),
+        args.dst,
+    )
 
     print(f'{args.model_name}: wrote {len(state_dict)} tensors to {args.dst}; keys by group:')
     for group, count in collections.Counter(map(key_group, state_dict)).items():
@@ -64,8 +74,14 @@ def main(argv=None):
     else:
         cfg = dict(backbone, init_cfg=dict(type='Pretrained', checkpoint=args.dst))
     print('config:')
-    print(Config(dict(custom_imports=dict(imports=['se_backbones']),
-                      **{'model' if args.classifier else 'backbone': cfg})).pretty_text)
+    print(
+        Config(
+            dict(
+                custom_imports=dict(imports=['se_backbones']),
+                **{'model' if args.classifier else 'backbone': cfg},
+            )
+        ).pretty_text
+    )
     return cfg
 
 

@@ -8,6 +8,7 @@ the config and checkpoint (default: the run's config and last checkpoint) writes
 class-coloured, with scores) and ground-truth boxes in white; for mmseg, val images above their
 predicted and ground-truth label maps.
 """
+
 import os
 import sys
 
@@ -29,6 +30,7 @@ def main(argv=None):
         if getattr(args, option):
             require_file('plot_results.py', getattr(args, option), f'--{option}')
     from se_backbones.engine.visualization import plot_run
+
     return plot_run(args.work_dir, args.config, args.checkpoint, args.num_images)
 
 

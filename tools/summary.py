@@ -11,6 +11,7 @@ FLOPs are MMEngine's counts for one image (fvcore rules: one multiply-add of a c
 layer = one FLOP, adaptive pooling counts its inputs; BN, ReLU, sigmoid and element-wise
 products are not counted).
 """
+
 import json
 import logging
 import os
@@ -35,26 +36,44 @@ _PLUGIN = [dict(cfg=dict(type='se_backbones.SEPlugin', ratio=16), position='afte
 # paper (Wang et al., CVPR 2020, Table 2): top-1 accuracy in its setup.
 VARIANTS = {
     'ResNet-50': (dict(type='ResNet', depth=50), 'SENet: 23.30 err; ECA: 75.20 acc'),
-    'SE standard (r=16)': (dict(type='se_backbones.SEResNet', depth=50),
-                           'SENet: 22.28 err; ECA: 76.71 acc'),
+    'SE standard (r=16)': (
+        dict(type='se_backbones.SEResNet', depth=50),
+        'SENet: 22.28 err; ECA: 76.71 acc',
+    ),
     'SE-PRE': (dict(type='se_backbones.SEResNet', depth=50, se_position='pre'), '22.23 err'),
     'SE-POST': (dict(type='se_backbones.SEResNet', depth=50, se_position='post'), '22.78 err'),
-    'SE-Identity': (dict(type='se_backbones.SEResNet', depth=50, se_position='identity'),
-                    '22.20 err'),
-    'SE after 3x3 conv': (dict(type='se_backbones.SEResNet', depth=50,
-                               se_position='after_conv2'), '22.48 err'),
-    'SE, max squeeze': (dict(type='se_backbones.SEResNet', depth=50,
-                             se_cfg=dict(squeeze='max')), '22.57 err'),
-    'SE, avg+max squeeze': (dict(type='se_backbones.SEResNet', depth=50,
-                                 se_cfg=dict(squeeze='avgmax')), '-'),
-    'SE, ReLU gate': (dict(type='se_backbones.SEResNet', depth=50, se_cfg=dict(gate='relu')),
-                      '23.47 err'),
-    'SE, tanh gate': (dict(type='se_backbones.SEResNet', depth=50, se_cfg=dict(gate='tanh')),
-                      '23.00 err'),
-    'SE, stages 3-4 only': (dict(type='se_backbones.SEResNet', depth=50,
-                                 stage_with_se=(False, False, True, True)), '-'),
-    'ECA (adaptive k)': (dict(type='se_backbones.SEResNet', depth=50,
-                              se_cfg=dict(type='ECALayer')), 'ECA: 77.42 acc'),
+    'SE-Identity': (
+        dict(type='se_backbones.SEResNet', depth=50, se_position='identity'),
+        '22.20 err',
+    ),
+    'SE after 3x3 conv': (
+        dict(type='se_backbones.SEResNet', depth=50, se_position='after_conv2'),
+        '22.48 err',
+    ),
+    'SE, max squeeze': (
+        dict(type='se_backbones.SEResNet', depth=50, se_cfg=dict(squeeze='max')),
+        '22.57 err',
+    ),
+    'SE, avg+max squeeze': (
+        dict(type='se_backbones.SEResNet', depth=50, se_cfg=dict(squeeze='avgmax')),
+        '-',
+    ),
+    'SE, ReLU gate': (
+        dict(type='se_backbones.SEResNet', depth=50, se_cfg=dict(gate='relu')),
+        '23.47 err',
+    ),
+    'SE, tanh gate': (
+        dict(type='se_backbones.SEResNet', depth=50, se_cfg=dict(gate='tanh')),
+        '23.00 err',
+    ),
+    'SE, stages 3-4 only': (
+        dict(type='se_backbones.SEResNet', depth=50, stage_with_se=(False, False, True, True)),
+        '-',
+    ),
+    'ECA (adaptive k)': (
+        dict(type='se_backbones.SEResNet', depth=50, se_cfg=dict(type='ECALayer')),
+        'ECA: 77.42 acc',
+    ),
     'mmdet ResNet + SEPlugin': (dict(type='ResNet', depth=50, plugins=_PLUGIN), '= SE standard'),
     'SENet-154': (dict(type='se_backbones.SENet154'), 'SENet: 18.68 err (single crop 224)'),
 }
@@ -64,45 +83,63 @@ def summarize(name, model, size):
     """Params, FLOPs and output shapes of one backbone for a 1x3xSxS input."""
     import torch
     from mmengine.analysis import get_model_complexity_info
+
     model.eval()
     with torch.no_grad():
         shapes = [tuple(f.shape[1:]) for f in model(torch.zeros(1, 3, size, size))]
     info = get_model_complexity_info(
-        model, input_shape=(3, size, size), show_table=False, show_arch=False)
-    return dict(name=name, type=type(model).__module__ + '.' + type(model).__name__,
-                params=info['params'], flops=info['flops'], stage_shapes=shapes)
+        model, input_shape=(3, size, size), show_table=False, show_arch=False
+    )
+    return dict(
+        name=name,
+        type=type(model).__module__ + '.' + type(model).__name__,
+        params=info['params'],
+        flops=info['flops'],
+        stage_shapes=shapes,
+    )
 
 
 def main(argv=None):
     p = parser(__doc__)
     p.add_argument('--input-size', type=int, default=224, help='input height and width')
-    p.add_argument('--variants', action='store_true',
-                   help='also the SE-ResNet-50 variants, with the papers\' figures')
+    p.add_argument(
+        '--variants',
+        action='store_true',
+        help="also the SE-ResNet-50 variants, with the papers' figures",
+    )
     p.add_argument('--json', help='also write the rows to this JSON file')
     args = p.parse_args(argv)
     from mmengine.config import Config
     from mmengine.logging import MMLogger
+
     MMLogger.get_current_instance().setLevel(logging.ERROR)  # "unsupported operator" notes
 
     from mmdet.registry import MODELS
     from mmengine.registry import init_default_scope
+
     init_default_scope('mmdet')
     cfg = Config.fromstring(CONFIG, '.py')  # runs custom_imports, as a user's config does
-    rows = [summarize(name, MODELS.build(model_cfg), args.input_size)
-            for name, model_cfg in cfg.models.items()]
+    rows = [
+        summarize(name, MODELS.build(model_cfg), args.input_size)
+        for name, model_cfg in cfg.models.items()
+    ]
 
     s = args.input_size
     print(f'| model | built class | params (M) | FLOPs @{s}x{s} (G) | stage outputs (C, H, W) |')
     print('|---|---|---:|---:|---|')
     for r in rows:
         shapes = ' '.join('x'.join(map(str, shape)) for shape in r['stage_shapes'])
-        print(f"| {r['name']} | {r['type']} | {r['params'] / 1e6:.3f} | "
-              f"{r['flops'] / 1e9:.3f} | {shapes} |")
+        print(
+            f'| {r["name"]} | {r["type"]} | {r["params"] / 1e6:.3f} | '
+            f'{r["flops"] / 1e9:.3f} | {shapes} |'
+        )
     for plain, se in zip(rows[::2], rows[1::2], strict=True):
-        print(f"{se['name']} vs {plain['name']}: +{(se['params'] - plain['params']) / 1e6:.3f}M "
-              f"params ({se['params'] / plain['params'] - 1:+.1%}), "
-              f"+{(se['flops'] - plain['flops']) / 1e6:.1f}M FLOPs "
-              f"({se['flops'] / plain['flops'] - 1:+.2%})")
+        print(
+            f'{se["name"]} vs {plain["name"]}: +{(se["params"] - plain["params"]) / 1e6:.3f}M '
+            f'params ({se["params"] / plain["params"] - 1:+.1%}), '
+            f'+{(se["flops"] - plain["flops"]) / 1e6:.1f}M FLOPs '
+            f'({se["flops"] / plain["flops"] - 1:+.2%})'
+        )
     if args.variants:
         rows += print_variants(MODELS, args.input_size)
     if args.json:
@@ -113,14 +150,18 @@ def main(argv=None):
 
 def print_variants(registry, size):
     """Params and FLOPs of every variant, measured, against ResNet-50, with the paper figure."""
-    rows = [dict(summarize(name, registry.build(cfg), size), paper=paper)
-            for name, (cfg, paper) in VARIANTS.items()]
+    rows = [
+        dict(summarize(name, registry.build(cfg), size), paper=paper)
+        for name, (cfg, paper) in VARIANTS.items()
+    ]
     base = rows[0]
     print(f'\n| variant | params (M) | extra params | FLOPs @{size}x{size} (G) | paper |')
     print('|---|---:|---:|---:|---|')
     for r in rows:
-        print(f"| {r['name']} | {r['params'] / 1e6:.3f} | {r['params'] - base['params']:+,} | "
-              f"{r['flops'] / 1e9:.3f} | {r['paper']} |")
+        print(
+            f'| {r["name"]} | {r["params"] / 1e6:.3f} | {r["params"] - base["params"]:+,} | '
+            f'{r["flops"] / 1e9:.3f} | {r["paper"]} |'
+        )
     return rows
 
 

@@ -5,6 +5,7 @@
 
 A dataset that is not where the config expects it is reported before anything is built.
 """
+
 import argparse
 import os
 import sys
@@ -29,12 +30,20 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     from se_backbones.engine.runner import build_runner
-    runner = build_runner(argparse.Namespace(
-        config=args.config, launcher=args.launcher, work_dir=args.work_dir,
-        cfg_options=dict(args.cfg_options or {}, load_from=args.checkpoint)),
-        tool='test.py', splits=('test', ))
+
+    runner = build_runner(
+        argparse.Namespace(
+            config=args.config,
+            launcher=args.launcher,
+            work_dir=args.work_dir,
+            cfg_options=dict(args.cfg_options or {}, load_from=args.checkpoint),
+        ),
+        tool='test.py',
+        splits=('test',),
+    )
     if args.out:
         from mmengine.evaluator import DumpResults
+
         runner.test_evaluator.metrics.append(DumpResults(out_file_path=args.out))
     return runner.test()
 
@@ -42,4 +51,5 @@ def main(argv=None):
 if __name__ == '__main__':
     main()
     from se_backbones.engine.runner import finish_distributed
+
     finish_distributed()

@@ -6,6 +6,7 @@
 
 A dataset that is not where the config expects it is reported before anything is built.
 """
+
 import os
 import sys
 
@@ -18,14 +19,24 @@ def parse_args(argv=None):
     p = parser(__doc__)
     p.add_argument('config', help='train config file path')
     add_runner_args(p)
-    p.add_argument('--amp', action='store_true',
-                   help='automatic mixed precision (MMEngine\'s AmpOptimWrapper: GPU only)')
-    p.add_argument('--auto-scale-lr', action='store_true',
-                   help='scale the learning rate by the total batch size '
-                   '(auto_scale_lr.base_batch_size of the config, else 16)')
-    p.add_argument('--resume', nargs='?', type=str, const='auto',
-                   help='resume from this checkpoint, or without a value from the latest one '
-                   'in the work dir')
+    p.add_argument(
+        '--amp',
+        action='store_true',
+        help="automatic mixed precision (MMEngine's AmpOptimWrapper: GPU only)",
+    )
+    p.add_argument(
+        '--auto-scale-lr',
+        action='store_true',
+        help='scale the learning rate by the total batch size '
+        '(auto_scale_lr.base_batch_size of the config, else 16)',
+    )
+    p.add_argument(
+        '--resume',
+        nargs='?',
+        type=str,
+        const='auto',
+        help='resume from this checkpoint, or without a value from the latest one in the work dir',
+    )
     args = parse_runner_args(p, argv)
     require_file('train.py', args.config, 'config file')
     if args.resume not in (None, 'auto'):
@@ -36,6 +47,7 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     from se_backbones.engine.runner import build_runner
+
     runner = build_runner(args, tool='train.py', splits=('train', 'val'))
     runner.train()
     return runner
@@ -44,4 +56,5 @@ def main(argv=None):
 if __name__ == '__main__':
     main()
     from se_backbones.engine.runner import finish_distributed
+
     finish_distributed()

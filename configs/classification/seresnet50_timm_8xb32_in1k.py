@@ -5,5 +5,6 @@
 _base_ = 'mmpretrain::seresnet/seresnet50_8xb32_in1k.py'
 custom_imports = dict(imports=['se_backbones'], allow_failed_imports=False)
 model = dict(
-    backbone=dict(_delete_=True, type='se_backbones.SEResNet', depth=50, out_indices=(3, )),
-    init_cfg=dict(type='Pretrained', checkpoint='checkpoints/seresnet50_ra2_in1k_cls.pth'))
+    backbone=dict(_delete_=True, type='se_backbones.SEResNet', depth=50, out_indices=(3,)),
+    init_cfg=dict(type='Pretrained', checkpoint='checkpoints/seresnet50_ra2_in1k_cls.pth'),
+)

@@ -10,4 +10,6 @@ model = dict(
         frozen_stages=-1,
         norm_cfg=dict(type='BN', requires_grad=True),
         norm_eval=False,
-        style='pytorch'))
+        style='pytorch',
+    )
+)

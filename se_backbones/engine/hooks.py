@@ -1,4 +1,5 @@
 """RNGStateHook: a resumed iteration-based run continues exactly as the uninterrupted one."""
+
 import random
 
 import numpy as np
@@ -9,8 +10,7 @@ from ..registry import HOOKS
 
 
 def get_rng_states():
-    return dict(torch=torch.get_rng_state(), numpy=np.random.get_state(),
-                python=random.getstate())
+    return dict(torch=torch.get_rng_state(), numpy=np.random.get_state(), python=random.getstate())
 
 
 def set_rng_states(states):
@@ -62,16 +62,21 @@ class RNGStateHook(Hook):
         states = get_rng_states()
         name, keys, pos, has_gauss, gauss = states['numpy']
         checkpoint['rng_states'] = dict(  # types that torch.load(weights_only=True) reads
-            torch=states['torch'], python=states['python'],
-            numpy=(name, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, gauss))
+            torch=states['torch'],
+            python=states['python'],
+            numpy=(name, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, gauss),
+        )
 
     def after_load_checkpoint(self, runner, checkpoint):
         saved = checkpoint.get('rng_states')
         if saved is None:
             return
         name, keys, pos, has_gauss, gauss = saved['numpy']
-        self._resumed = dict(torch=saved['torch'], python=saved['python'],
-                             numpy=(name, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
+        self._resumed = dict(
+            torch=saved['torch'],
+            python=saved['python'],
+            numpy=(name, keys.numpy().astype(np.uint32), pos, has_gauss, gauss),
+        )
 
     def before_train(self, runner):
         if self._resumed is None:
@@ -79,7 +84,8 @@ class RNGStateHook(Hook):
         loop = runner.train_loop
         if hasattr(loop, 'dataloader_iterator'):  # iteration-based: after the replay
             loop.dataloader_iterator = _RestoreAfterSkip(
-                loop.dataloader_iterator, loop.iter, self._resumed)
+                loop.dataloader_iterator, loop.iter, self._resumed
+            )
         else:  # epoch-based: it resumes at the start of an epoch
             set_rng_states(self._resumed)
         self._resumed = None

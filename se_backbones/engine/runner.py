@@ -1,6 +1,7 @@
 """Building MMEngine's Runner from a config file and command-line options, for any toolkit:
 shared by tools/train.py, tools/test.py, tools/demo.py and tools/benchmark_coco.py (whose
 command lines are in tools/cli.py)."""
+
 import os.path as osp
 
 import torch
@@ -14,11 +15,18 @@ def setup_cpu_ddp(cfg):
     """MMEngine's DDP assumes CUDA (``torch.cuda.set_device``, ``device_ids=[rank]``): on CPU
     join torchrun's process group with gloo first and wrap the model without device ids."""
     import torch.distributed as dist
+
     if not dist.is_initialized():
         dist.init_process_group(backend='gloo')
-    cfg.setdefault('model_wrapper_cfg', dict(
-        type='MMDistributedDataParallel', device_ids=None, broadcast_buffers=False,
-        find_unused_parameters=cfg.get('find_unused_parameters', False)))
+    cfg.setdefault(
+        'model_wrapper_cfg',
+        dict(
+            type='MMDistributedDataParallel',
+            device_ids=None,
+            broadcast_buffers=False,
+            find_unused_parameters=cfg.get('find_unused_parameters', False),
+        ),
+    )
 
 
 def revert_sync_bn(node):
@@ -63,21 +71,28 @@ def check_data(cfg, splits, tool):
                     f'{tool}: error: the {split} data is not where the config expects it: '
                     f'{path} does not exist. Put the dataset there, or point the config at it '
                     f'with --cfg-options {split}_dataloader.dataset.data_root=/path/to/data/ '
-                    f"(and the evaluator's ann_file){toy_hint(path)}")
+                    f"(and the evaluator's ann_file){toy_hint(path)}"
+                )
 
 
 def toy_hint(path):
     """How to get the data instead: the toy set generator for a toy config's data, else the
     main job, which needs no dataset."""
-    for task, folder in (('seg', 'toy_shapes_seg'), ('cls', 'toy_shapes_cls'),
-                         ('det', 'toy_shapes')):
+    for task, folder in (
+        ('seg', 'toy_shapes_seg'),
+        ('cls', 'toy_shapes_cls'),
+        ('det', 'toy_shapes'),
+    ):
         if f'{folder}/' in path.replace(osp.sep, '/') + '/':
-            root = path[:path.replace(osp.sep, '/').index(folder) + len(folder)]
-            return (f'; generate this toy set with: python -m se_backbones.data.toy_shapes '
-                    f'{root}' + ('' if task == 'det' else f' --task {task}'))
-    return ('; to try the tools without a dataset, generate a toy set: python -m '
-            'se_backbones.data.toy_shapes data/toy_shapes (--task seg, --task cls: the others)')
-
+            root = path[: path.replace(osp.sep, '/').index(folder) + len(folder)]
+            return (
+                f'; generate this toy set with: python -m se_backbones.data.toy_shapes '
+                f'{root}' + ('' if task == 'det' else f' --task {task}')
+            )
+    return (
+        '; to try the tools without a dataset, generate a toy set: python -m '
+        'se_backbones.data.toy_shapes data/toy_shapes (--task seg, --task cls: the others)'
+    )
 
 
 def finish_distributed():
@@ -85,6 +100,7 @@ def finish_distributed():
     gloo workers left to the interpreter's exit can abort a rank ("terminate called without an
     active exception") after a run that succeeded."""
     import torch.distributed as dist
+
     if dist.is_available() and dist.is_initialized():
         dist.barrier()
         dist.destroy_process_group()
@@ -114,8 +130,10 @@ def build_runner(args, tool=None, splits=()):
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
     if getattr(args, 'amp', False):
         if not torch.cuda.is_available():
-            raise ValueError('--amp: MMEngine\'s AmpOptimWrapper needs a GPU (CUDA); none is '
-                             'available, train without --amp')
+            raise ValueError(
+                "--amp: MMEngine's AmpOptimWrapper needs a GPU (CUDA); none is "
+                'available, train without --amp'
+            )
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     if getattr(args, 'auto_scale_lr', False):

@@ -1,5 +1,6 @@
 """Pictures of a training run: loss and validation-metric curves, and predictions on val
 images (mmdet boxes, mmseg label maps). The CLI is tools/plot_results.py."""
+
 import glob
 import json
 import os
@@ -11,8 +12,13 @@ import numpy as np
 
 
 # validation metrics to plot, and the factor that brings each into [0, 1]
-METRICS = {'coco/bbox_mAP': 1, 'coco/bbox_mAP_50': 1, 'coco/segm_mAP': 1, 'mIoU': 100,
-           'accuracy/top1': 100}
+METRICS = {
+    'coco/bbox_mAP': 1,
+    'coco/bbox_mAP_50': 1,
+    'coco/segm_mAP': 1,
+    'mIoU': 100,
+    'accuracy/top1': 100,
+}
 
 
 def read_scalars(work_dir):
@@ -39,13 +45,23 @@ def plot_curves(work_dir, out_path):
     with no points (a run shorter than the log interval, no validation yet) is left out and
     named on its panel. Returns the names of the plotted series."""
     import matplotlib
+
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
+
     train, val = read_scalars(work_dir)
     fig, (ax_loss, ax_map) = plt.subplots(1, 2, figsize=(10, 4))
     plotted = []
-    for key in ('loss', 'loss_rpn_cls', 'loss_rpn_bbox', 'loss_cls', 'loss_bbox', 'loss_mask',
-                'decode.loss_ce', 'aux.loss_ce'):
+    for key in (
+        'loss',
+        'loss_rpn_cls',
+        'loss_rpn_bbox',
+        'loss_cls',
+        'loss_bbox',
+        'loss_mask',
+        'decode.loss_ce',
+        'aux.loss_ce',
+    ):
         points = [(r['step'], r[key]) for r in train if key in r]
         if points:
             ax_loss.plot(*zip(*points, strict=True), label=key)
@@ -60,8 +76,9 @@ def plot_curves(work_dir, out_path):
         if ax.lines:
             ax.legend()
         else:  # said on the panel and in the log, not an empty legend or an IndexError
-            ax.text(0.5, 0.5, f'no {what} logged yet', ha='center', va='center',
-                    transform=ax.transAxes)
+            ax.text(
+                0.5, 0.5, f'no {what} logged yet', ha='center', va='center', transform=ax.transAxes
+            )
             print(f'{out_path}: no {what} logged in {work_dir}; its panel is empty')
     ax_loss.set(xlabel='iteration', ylabel='loss', title='training loss')
     ax_map.set(xlabel='iteration', ylabel='metric', title='validation', ylim=(0, 1))
@@ -74,12 +91,14 @@ def plot_curves(work_dir, out_path):
 def outlined_rectangle(image, p0, p1, colour, thickness):
     """A box readable on any background: the colour over a black outline."""
     import cv2
+
     cv2.rectangle(image, p0, p1, (0, 0, 0), thickness + 2)
     cv2.rectangle(image, p0, p1, colour, thickness)
 
 
 def outlined_text(image, text, origin, colour, size=0.4):
     import cv2
+
     cv2.putText(image, text, origin, cv2.FONT_HERSHEY_SIMPLEX, size, (0, 0, 0), 3)
     cv2.putText(image, text, origin, cv2.FONT_HERSHEY_SIMPLEX, size, colour, 1)
 
@@ -88,14 +107,20 @@ def legend_strip(classes, palette, score_thr):
     """A white strip saying what the boxes are: ground truth, each class's colour, and the
     score threshold of the predictions shown."""
     import cv2
+
     font, size, ink = cv2.FONT_HERSHEY_SIMPLEX, 0.4, (30, 30, 30)
-    lines = [[('ground truth', (255, 255, 255), 1)],
-             [(f'predicted {name}', tuple(int(c) for c in colour[::-1]), 2)
-              for name, colour in zip(classes, palette, strict=False)],  # a palette may be longer
-             [(f'labels: class and score; predictions shown if score >= {score_thr:.2f}', None,
-               0)]]
-    widths = [sum(30 * bool(c) + cv2.getTextSize(t, font, size, 1)[0][0] + 14 for t, c, _ in line)
-              for line in lines]
+    lines = [
+        [('ground truth', (255, 255, 255), 1)],
+        [
+            (f'predicted {name}', tuple(int(c) for c in colour[::-1]), 2)
+            for name, colour in zip(classes, palette, strict=False)
+        ],  # a palette may be longer
+        [(f'labels: class and score; predictions shown if score >= {score_thr:.2f}', None, 0)],
+    ]
+    widths = [
+        sum(30 * bool(c) + cv2.getTextSize(t, font, size, 1)[0][0] + 14 for t, c, _ in line)
+        for line in lines
+    ]
     strip = np.full((20 * len(lines) + 6, max(widths) + 6, 3), 255, np.uint8)
     for row, line in enumerate(lines):
         x, y = 6, 20 * row + 6
@@ -111,13 +136,18 @@ def legend_strip(classes, palette, score_thr):
 def stack_padded(images):
     """``images`` one above the other, each padded with white to the widest."""
     width = max(image.shape[1] for image in images)
-    return np.vstack([np.pad(image, ((0, 0), (0, width - image.shape[1]), (0, 0)),
-                             constant_values=255) for image in images])
+    return np.vstack(
+        [
+            np.pad(image, ((0, 0), (0, width - image.shape[1]), (0, 0)), constant_values=255)
+            for image in images
+        ]
+    )
 
 
 def plot_segmentation(cfg, checkpoint, out_path, num_images=8):
     import cv2
     from mmseg.apis import inference_model, init_model
+
     dataset = cfg.val_dataloader.dataset
     image_dir = os.path.join(dataset.data_root, dataset.data_prefix['img_path'])
     label_dir = os.path.join(dataset.data_root, dataset.data_prefix['seg_map_path'])
@@ -140,6 +170,7 @@ def plot_predictions(config, checkpoint, out_path, num_images=8, score_thr=0.5):
     if cfg.get('default_scope') == 'mmseg':
         return plot_segmentation(cfg, checkpoint, out_path, num_images)
     from mmdet.apis import inference_detector, init_detector
+
     dataset = cfg.val_dataloader.dataset
     root = dataset.data_root
     with open(os.path.join(root, dataset.ann_file)) as f:
@@ -158,19 +189,21 @@ def plot_predictions(config, checkpoint, out_path, num_images=8, score_thr=0.5):
             if ann['image_id'] == info['id']:
                 x, y, w, h = (np.array(ann['bbox']) * scale).astype(int)
                 outlined_rectangle(image, (x, y), (x + w, y + h), (255, 255, 255), 1)
-        for box, label, score in zip(pred.bboxes.numpy(), pred.labels.numpy(),
-                                     pred.scores.numpy(), strict=True):
+        for box, label, score in zip(
+            pred.bboxes.numpy(), pred.labels.numpy(), pred.scores.numpy(), strict=True
+        ):
             if score < score_thr:
                 continue
             x0, y0, x1, y1 = (box * scale).astype(int)
             colour = tuple(int(c) for c in palette[label][::-1])
             outlined_rectangle(image, (x0, y0), (x1, y1), colour, 2)
-            outlined_text(image, f'{classes[label]} {score:.2f}', (x0, max(y0 - 4, 10)),
-                          colour, 0.35)
+            outlined_text(
+                image, f'{classes[label]} {score:.2f}', (x0, max(y0 - 4, 10)), colour, 0.35
+            )
         tiles.append(image)
     columns = min(4, len(tiles))  # rows of 4; the last one padded with blank tiles
     tiles += [np.full_like(tiles[0], 255)] * (-len(tiles) % columns)
-    grid = np.vstack([np.hstack(tiles[i:i + columns]) for i in range(0, len(tiles), columns)])
+    grid = np.vstack([np.hstack(tiles[i : i + columns]) for i in range(0, len(tiles), columns)])
     cv2.imwrite(out_path, stack_padded([legend_strip(classes, palette, score_thr), grid]))
 
 

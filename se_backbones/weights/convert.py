@@ -1,4 +1,5 @@
 """timm SE-ResNet state dicts to se_backbones keys, checked against the target architecture."""
+
 import functools
 import logging
 import re
@@ -20,9 +21,14 @@ _STEM_RULES = {
     'deep': [(r'^conv1\.([01346])\.', r'stem.\1.'), (r'^bn1\.', 'stem.7.')],
     'legacy': [(r'^layer0\.(conv1|bn1)\.', r'\1.')],
     # SENet-154's 3-conv stem: layer0.{conv,bn}{1,2,3} -> stem.{0,1,3,4,6,7}
-    'legacy_deep': [(r'^layer0\.conv1\.', 'stem.0.'), (r'^layer0\.bn1\.', 'stem.1.'),
-                    (r'^layer0\.conv2\.', 'stem.3.'), (r'^layer0\.bn2\.', 'stem.4.'),
-                    (r'^layer0\.conv3\.', 'stem.6.'), (r'^layer0\.bn3\.', 'stem.7.')],
+    'legacy_deep': [
+        (r'^layer0\.conv1\.', 'stem.0.'),
+        (r'^layer0\.bn1\.', 'stem.1.'),
+        (r'^layer0\.conv2\.', 'stem.3.'),
+        (r'^layer0\.bn2\.', 'stem.4.'),
+        (r'^layer0\.conv3\.', 'stem.6.'),
+        (r'^layer0\.bn3\.', 'stem.7.'),
+    ],
 }
 _CLASSIFIER = re.compile(r'^(?:fc|last_linear)\.')
 
@@ -51,17 +57,22 @@ def check_state_dict(expected, state_dict, what, strict=True):
     problems = []
     missing = [k for k in shapes if k not in state_dict]
     unexpected = [k for k in state_dict if k not in shapes]
-    mismatched = [f'{k} {tuple(v.shape)} vs {shapes[k]}' for k, v in state_dict.items()
-                  if k in shapes and tuple(v.shape) != shapes[k]]
-    for label, keys in (('missing keys', missing), ('unexpected keys', unexpected),
-                        ('shape mismatches (checkpoint vs model)', mismatched)):
+    mismatched = [
+        f'{k} {tuple(v.shape)} vs {shapes[k]}'
+        for k, v in state_dict.items()
+        if k in shapes and tuple(v.shape) != shapes[k]
+    ]
+    for label, keys in (
+        ('missing keys', missing),
+        ('unexpected keys', unexpected),
+        ('shape mismatches (checkpoint vs model)', mismatched),
+    ):
         if keys:
             problems.append(f'{len(keys)} {label}: {listing(keys)}')
     report = f'{what}: ' + '; '.join(problems) if problems else None
     if strict and problems:
         raise ValueError(report)
-    loadable = {k: v for k, v in state_dict.items()
-                if k in shapes and tuple(v.shape) == shapes[k]}
+    loadable = {k: v for k, v in state_dict.items() if k in shapes and tuple(v.shape) == shapes[k]}
     return loadable, report
 
 
@@ -111,21 +122,31 @@ def convert_timm_state_dict(model_name, state_dict, with_classifier=False, stric
                 break
         else:
             unmapped.append(key)
-    problems = [f'{len(unmapped)} timm keys have no mapping: {listing(unmapped)}'
-                ] if unmapped else []
+    problems = (
+        [f'{len(unmapped)} timm keys have no mapping: {listing(unmapped)}'] if unmapped else []
+    )
     if strict and problems:
         raise ValueError(f'{model_name}: {problems[0]}')
     converted, report = check_state_dict(
-        reference_backbone(arch).state_dict(), converted,
-        f'{model_name}: the converted state dict does not fit the architecture', strict)
+        reference_backbone(arch).state_dict(),
+        converted,
+        f'{model_name}: the converted state dict does not fit the architecture',
+        strict,
+    )
     if report or problems:
         from mmengine.logging import print_log
-        print_log(f'partial load (strict=False) of {model_name}, skipped: '
-                  + '; '.join(problems + [report] if report else problems),
-                  logger='current', level=logging.WARNING)
+
+        print_log(
+            f'partial load (strict=False) of {model_name}, skipped: '
+            + '; '.join(problems + [report] if report else problems),
+            logger='current',
+            level=logging.WARNING,
+        )
     if not with_classifier:
         return converted
     if set(classifier) != {'head.fc.weight', 'head.fc.bias'}:
-        raise ValueError(f'{model_name}: with_classifier needs fc (or last_linear) weight and '
-                         f'bias, found {listing(classifier) or "none"}')
+        raise ValueError(
+            f'{model_name}: with_classifier needs fc (or last_linear) weight and '
+            f'bias, found {listing(classifier) or "none"}'
+        )
     return {**{f'backbone.{k}': v for k, v in converted.items()}, **classifier}

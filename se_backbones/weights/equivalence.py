@@ -1,5 +1,6 @@
 """Numerical equivalence with timm: random weights in both models, ours loaded through the
 key converter, stage features compared. Used by the tests and ``dev/check_timm.py``."""
+
 import torch
 
 from .convert import convert_timm_state_dict
@@ -24,8 +25,12 @@ def randomize_(model, seed=0):
 def timm_stage_features(model, x):
     """layer1..layer4 outputs of a timm ResNet or legacy SENet, in eval mode."""
     feats = []
-    hooks = [getattr(model, f'layer{i}').register_forward_hook(
-        lambda module, args, out: feats.append(out)) for i in range(1, 5)]
+    hooks = [
+        getattr(model, f'layer{i}').register_forward_hook(
+            lambda module, args, out: feats.append(out)
+        )
+        for i in range(1, 5)
+    ]
     with torch.no_grad():
         model.eval().forward_features(x)
     for hook in hooks:
@@ -44,8 +49,10 @@ def equivalence_error(name, size=75, build=None):
 
     ``build`` turns a backbone config into a module (default: our registry)."""
     import timm
+
     if build is None:
         from ..registry import MODELS
+
         build = MODELS.build
     theirs = randomize_(timm.create_model(name, pretrained=False))
     ours = build(dict(backbone_cfg_from_timm(name), out_indices=(0, 1, 2, 3)))

@@ -9,6 +9,7 @@ Two kinds of file are read here:
   ``import se_backbones``) lets torch's ``weights_only`` unpickler rebuild the few non-tensor
   objects MMEngine writes into them, and nothing else.
 """
+
 import hashlib
 import os
 import pickle
@@ -53,37 +54,44 @@ def load_state_dict_file(path, sha256=None):
             raise ValueError(f'sha256 must be 8 to 64 hex digits, got {sha256!r}')
         actual = sha256_of(path)
         if not actual.startswith(sha256.lower()):
-            raise ValueError(f'{path}: SHA-256 {actual} does not match the expected '
-                             f'{sha256}; the file is corrupted or not the one meant')
+            raise ValueError(
+                f'{path}: SHA-256 {actual} does not match the expected '
+                f'{sha256}; the file is corrupted or not the one meant'
+            )
     if zipfile.is_zipfile(path):  # torch's format: check every entry's CRC-32 first
         with zipfile.ZipFile(path) as archive:
             bad = archive.testzip()
         if bad is not None:
-            raise ValueError(f'{path}: corrupted, the CRC-32 of its entry {bad} does not match '
-                             'its data')
+            raise ValueError(
+                f'{path}: corrupted, the CRC-32 of its entry {bad} does not match its data'
+            )
     try:
         if path.endswith('.safetensors'):
             from safetensors.torch import load_file
+
             state_dict = load_file(path)
         else:
             state_dict = torch.load(path, map_location='cpu', weights_only=True)
     except Exception as error:  # torch's, zipfile's or safetensors' reader failing
         reason = ' '.join(f'{type(error).__name__}: {error}'.split())
         if isinstance(error, pickle.UnpicklingError) and 'weights only' in reason.lower():
-            raise ValueError(f'{path}: refused, it holds pickled objects other than tensors, '
-                             'which could run code (torch.load weights_only=True: '
-                             f'{reason[:160]}...); only plain state dicts are loaded') from None
-        raise ValueError(f'{path}: not a readable checkpoint, truncated or corrupted? '
-                         f'({reason[:200]})') from None
+            raise ValueError(
+                f'{path}: refused, it holds pickled objects other than tensors, '
+                'which could run code (torch.load weights_only=True: '
+                f'{reason[:160]}...); only plain state dicts are loaded'
+            ) from None
+        raise ValueError(
+            f'{path}: not a readable checkpoint, truncated or corrupted? ({reason[:200]})'
+        ) from None
     for wrapper in ('state_dict', 'model'):
         if isinstance(state_dict, dict) and isinstance(state_dict.get(wrapper), dict):
             state_dict = state_dict[wrapper]
             break
     if not isinstance(state_dict, dict) or not all(
-            isinstance(v, torch.Tensor) for v in state_dict.values()):
+        isinstance(v, torch.Tensor) for v in state_dict.values()
+    ):
         raise ValueError(f'{path}: not a state dict (a dict of tensors)')
-    return {k[len('module.'):] if k.startswith('module.') else k: v
-            for k, v in state_dict.items()}
+    return {k[len('module.') :] if k.startswith('module.') else k: v for k, v in state_dict.items()}
 
 
 def _history_buffer_method(cls, name):
@@ -91,11 +99,17 @@ def _history_buffer_method(cls, name):
     method defined by HistoryBuffer itself (``min``, ``max``, ``mean``, ``current``, ...),
     nothing else."""
     from mmengine.logging import HistoryBuffer
-    if cls is not HistoryBuffer or not isinstance(name, str) or name.startswith('_') or (
-            not callable(vars(HistoryBuffer).get(name))):
+
+    if (
+        cls is not HistoryBuffer
+        or not isinstance(name, str)
+        or name.startswith('_')
+        or (not callable(vars(HistoryBuffer).get(name)))
+    ):
         raise pickle.UnpicklingError(
             f'refused getattr({getattr(cls, "__name__", cls)!r}, {name!r}) in a checkpoint: '
-            'only the statistics methods of MMEngine\'s HistoryBuffer are allowed')
+            "only the statistics methods of MMEngine's HistoryBuffer are allowed"
+        )
     return getattr(HistoryBuffer, name)
 
 
@@ -103,14 +117,30 @@ def _numpy_globals():
     """numpy's array/scalar rebuilders under both module names (numpy 1.x writes
     ``numpy.core.multiarray``, numpy 2.x ``numpy._core.multiarray``), and its dtype classes."""
     import numpy as np
+
     try:
         from numpy._core import multiarray
     except ImportError:  # numpy 1.x
         from numpy.core import multiarray
-    dtypes = {type(np.dtype(t)) for t in (np.float64, np.float32, np.float16, np.int64, np.int32,
-                                          np.int16, np.int8, np.uint8, np.bool_)}
-    named = [(getattr(multiarray, fn), f'{module}.multiarray.{fn}')
-             for fn in ('_reconstruct', 'scalar') for module in ('numpy.core', 'numpy._core')]
+    dtypes = {
+        type(np.dtype(t))
+        for t in (
+            np.float64,
+            np.float32,
+            np.float16,
+            np.int64,
+            np.int32,
+            np.int16,
+            np.int8,
+            np.uint8,
+            np.bool_,
+        )
+    }
+    named = [
+        (getattr(multiarray, fn), f'{module}.multiarray.{fn}')
+        for fn in ('_reconstruct', 'scalar')
+        for module in ('numpy.core', 'numpy._core')
+    ]
     return [np.ndarray, np.dtype, *dtypes], named
 
 
@@ -144,11 +174,17 @@ def allow_mmengine_checkpoints():
     if add is None:
         return False
     from mmengine.logging import HistoryBuffer
+
     classes, named = _numpy_globals()
     add([HistoryBuffer, *classes])
     if torch_version() >= (2, 6):  # (object, pickled name) entries
-        add([*named, (_history_buffer_method, '__builtin__.getattr'),
-             (_history_buffer_method, 'builtins.getattr')])
+        add(
+            [
+                *named,
+                (_history_buffer_method, '__builtin__.getattr'),
+                (_history_buffer_method, 'builtins.getattr'),
+            ]
+        )
     else:  # weights_only is not the default: allowed for explicit weights_only loads only
         add(list({id(obj): obj for obj, _ in named}.values()))
     return True

@@ -1,5 +1,6 @@
 """Which timm SE-ResNet / ECA-ResNet architectures our backbones reproduce exactly, and with
 what config."""
+
 import copy
 
 _D = dict(deep_stem=True, avg_down=True)  # timm 'd': 32-32-64 deep stem, avg-pool downsample
@@ -8,8 +9,8 @@ _T = dict(deep_stem=True, avg_down=True, stem_channels=(24, 32, 64))  # 't': tie
 # channels // 16 without rounding to 8, stride on the first 1x1 conv of SE-ResNet bottlenecks,
 # ReLU before SE in the basic block.
 _LEGACY = dict(
-    stem_pool_cfg=dict(kernel_size=3, stride=2, padding=0, ceil_mode=True),
-    se_cfg=dict(divisor=1))
+    stem_pool_cfg=dict(kernel_size=3, stride=2, padding=0, ceil_mode=True), se_cfg=dict(divisor=1)
+)
 _X32x4d = dict(groups=32, base_width=4)
 _ECA = dict(se_cfg=dict(type='ECALayer'))  # timm attn_layer='eca': adaptive kernel, no ratio
 
@@ -40,8 +41,15 @@ TIMM_ARCHS = {
     'legacy_seresnext101_32x4d': ('SEResNeXt', dict(depth=101, **_X32x4d, **_LEGACY)),
     'legacy_senet154': ('SENet154', dict(depth=154, deep_stem=True)),
     # timm's ResNet-family re-implementation: padded stem pool, SE width rounded to 8
-    'senet154': ('SENet154', dict(depth=154, deep_stem=True, se_cfg={},
-                                  stem_pool_cfg=dict(kernel_size=3, stride=2, padding=1))),
+    'senet154': (
+        'SENet154',
+        dict(
+            depth=154,
+            deep_stem=True,
+            se_cfg={},
+            stem_pool_cfg=dict(kernel_size=3, stride=2, padding=1),
+        ),
+    ),
     'ecaresnet26t': ('SEResNet', dict(depth=26, **_T, **_ECA)),
     'ecaresnet50d': ('SEResNet', dict(depth=50, **_D, **_ECA)),
     'ecaresnet50t': ('SEResNet', dict(depth=50, **_T, **_ECA)),
@@ -61,8 +69,10 @@ def timm_arch(model_name):
         raise TypeError(f'model_name must be a timm model name (str), got {model_name!r}')
     arch = model_name.split('.', 1)[0]
     if arch not in TIMM_ARCHS:
-        raise ValueError(f'timm model {model_name!r} is not an SE-ResNet that se_backbones '
-                         f'reproduces; supported: {", ".join(TIMM_ARCHS)}')
+        raise ValueError(
+            f'timm model {model_name!r} is not an SE-ResNet that se_backbones '
+            f'reproduces; supported: {", ".join(TIMM_ARCHS)}'
+        )
     return arch
 
 
@@ -135,6 +145,7 @@ def classifier_cfg(backbone, num_classes):
     in_channels = resnet_widths(backbone['depth'], backbone.get('base_channels', 64))[-1]
     return dict(
         type='ImageClassifier',
-        backbone=dict(backbone, out_indices=(3, )),
+        backbone=dict(backbone, out_indices=(3,)),
         neck=dict(type='GlobalAveragePooling'),
-        head=dict(type='LinearClsHead', num_classes=num_classes, in_channels=in_channels))
+        head=dict(type='LinearClsHead', num_classes=num_classes, in_channels=in_channels),
+    )

@@ -10,9 +10,16 @@ from mmengine.runner import Runner
 from se_backbones import SEResNet, SEResNeXt
 from tests.configs.toy import CONFIGS, TrainStepProbe, toy_config
 
-DETECTION = ['faster_rcnn_se_r50.py', 'faster_rcnn_se_r101.py', 'faster_rcnn_se_x101_32x4d.py',
-             'retinanet_se_r50.py', 'mask_rcnn_se_r50.py', 'faster_rcnn_r50.py',
-             'faster_rcnn_eca_r50d.py', 'faster_rcnn_se_r50_pre.py']
+DETECTION = [
+    'faster_rcnn_se_r50.py',
+    'faster_rcnn_se_r101.py',
+    'faster_rcnn_se_x101_32x4d.py',
+    'retinanet_se_r50.py',
+    'mask_rcnn_se_r50.py',
+    'faster_rcnn_r50.py',
+    'faster_rcnn_eca_r50d.py',
+    'faster_rcnn_se_r50_pre.py',
+]
 
 
 def all_configs():
@@ -24,12 +31,16 @@ def test_every_detection_config_is_smoke_tested():
     """Each detection config (configs/*.py; segmentation, classification and toy ones are in
     their folders) is in DETECTION, so it runs a train and a val step below, and each listed
     one exists."""
-    found = sorted(os.path.basename(p) for p in glob.glob(os.path.join(CONFIGS, '*.py'))
-                   if not os.path.basename(p).startswith('_'))
+    found = sorted(
+        os.path.basename(p)
+        for p in glob.glob(os.path.join(CONFIGS, '*.py'))
+        if not os.path.basename(p).startswith('_')
+    )
     assert len(found) >= 8, CONFIGS
     assert sorted(DETECTION) == found, (
         f'not smoke-tested: {sorted(set(found) - set(DETECTION))}, '
-        f'listed but missing: {sorted(set(DETECTION) - set(found))}')
+        f'listed but missing: {sorted(set(DETECTION) - set(found))}'
+    )
     assert {'toy/faster_rcnn_se_r50_toy.py', 'toy/faster_rcnn_r50_toy.py'} <= set(all_configs())
 
 
@@ -48,12 +59,22 @@ def test_config_loads_and_builds(config):
 def test_se_backbones_replace_the_resnet_wholesale():
     cfg = Config.fromfile(os.path.join(CONFIGS, 'faster_rcnn_se_r101.py'))
     assert cfg.model.backbone == dict(
-        type='se_backbones.SEResNet', depth=101, style='caffe', num_stages=4,
-        out_indices=(0, 1, 2, 3), frozen_stages=1, norm_cfg=dict(type='BN', requires_grad=True),
-        norm_eval=True, stem_pool_cfg=dict(kernel_size=3, stride=2, padding=0, ceil_mode=True),
-        se_cfg=dict(divisor=1), init_cfg=dict(type='se_backbones.TimmPretrained',
-                                              model_name='legacy_seresnet101.in1k',
-                                              missing_ok=True))
+        type='se_backbones.SEResNet',
+        depth=101,
+        style='caffe',
+        num_stages=4,
+        out_indices=(0, 1, 2, 3),
+        frozen_stages=1,
+        norm_cfg=dict(type='BN', requires_grad=True),
+        norm_eval=True,
+        stem_pool_cfg=dict(kernel_size=3, stride=2, padding=0, ceil_mode=True),
+        se_cfg=dict(divisor=1),
+        init_cfg=dict(
+            type='se_backbones.TimmPretrained',
+            model_name='legacy_seresnet101.in1k',
+            missing_ok=True,
+        ),
+    )
     assert cfg.model.backbone == {**cfg.se_r101, 'type': 'se_backbones.SEResNet'}
 
 

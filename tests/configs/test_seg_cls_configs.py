@@ -16,8 +16,10 @@ from se_backbones.weights.equivalence import max_rel_diff, randomize_
 from tests.configs.toy import CONFIGS, TrainStepProbe
 from tools.convert_timm import main as convert_timm
 
-SEG = ['segmentation/pspnet_se_r50-d8_cityscapes-512x1024_40k.py',
-       'segmentation/deeplabv3_se_r50-d8_cityscapes-512x1024_40k.py']
+SEG = [
+    'segmentation/pspnet_se_r50-d8_cityscapes-512x1024_40k.py',
+    'segmentation/deeplabv3_se_r50-d8_cityscapes-512x1024_40k.py',
+]
 
 
 @pytest.fixture(scope='module')
@@ -28,16 +30,25 @@ def toy_seg_root(tmp_path_factory):
 
 
 def conv_layout(backbone):
-    return {name: (m.stride, m.dilation, m.padding) for name, m in backbone.named_modules()
-            if isinstance(m, torch.nn.Conv2d) and name.startswith('layer')
-            and '.se_layer.' not in name}
+    return {
+        name: (m.stride, m.dilation, m.padding)
+        for name, m in backbone.named_modules()
+        if isinstance(m, torch.nn.Conv2d) and name.startswith('layer') and '.se_layer.' not in name
+    }
 
 
 def test_d8_dilations_are_mmseg_resnetv1c_ones():
     ours = Config.fromfile(os.path.join(CONFIGS, SEG[0])).model.backbone
-    mmseg = Config.fromfile(os.path.join(os.path.dirname(mmseg_package.__file__), '.mim',
-                                         'configs', '_base_', 'models', 'pspnet_r50-d8.py')
-                            ).model.backbone
+    mmseg = Config.fromfile(
+        os.path.join(
+            os.path.dirname(mmseg_package.__file__),
+            '.mim',
+            'configs',
+            '_base_',
+            'models',
+            'pspnet_r50-d8.py',
+        )
+    ).model.backbone
     with DefaultScope.overwrite_default_scope('mmseg'):
         ours_model = MMSEG_MODELS.build(dict(ours, init_cfg=None, norm_cfg=dict(type='BN')))
         mmseg_model = MMSEG_MODELS.build(dict(mmseg, norm_cfg=dict(type='BN')))
@@ -52,8 +63,15 @@ def test_d8_dilations_are_mmseg_resnetv1c_ones():
 def toy_seg_config(config, root, work_dir):
     cfg = Config.fromfile(os.path.join(CONFIGS, config))
     toy = Config.fromfile(os.path.join(CONFIGS, 'toy', 'pspnet_se_r50-d8_toy.py'))
-    for key in ('train_dataloader', 'val_dataloader', 'val_evaluator', 'default_hooks',
-                'log_processor', 'env_cfg', 'optim_wrapper'):
+    for key in (
+        'train_dataloader',
+        'val_dataloader',
+        'val_evaluator',
+        'default_hooks',
+        'log_processor',
+        'env_cfg',
+        'optim_wrapper',
+    ):
         cfg[key] = toy[key]
     cfg.model.data_preprocessor.size = (64, 64)
     cfg.model.backbone.init_cfg = None
@@ -87,8 +105,14 @@ def test_classifier_config_gives_timm_logits(tmp_path, monkeypatch):
     torch.save(theirs.state_dict(), str(tmp_path / 'timm.pth'))
     monkeypatch.chdir(tmp_path)  # the config's checkpoint path is relative
     os.makedirs('checkpoints')
-    convert_timm(['seresnet50.ra2_in1k', 'timm.pth', 'checkpoints/seresnet50_ra2_in1k_cls.pth',
-                  '--classifier'])
+    convert_timm(
+        [
+            'seresnet50.ra2_in1k',
+            'timm.pth',
+            'checkpoints/seresnet50_ra2_in1k_cls.pth',
+            '--classifier',
+        ]
+    )
     cfg = Config.fromfile(os.path.join(CONFIGS, 'classification', 'seresnet50_timm_8xb32_in1k.py'))
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         classifier = MMPRETRAIN_MODELS.build(cfg.model)

@@ -1,4 +1,5 @@
 """Turn any detection config of ours into a tiny run on the toy shapes set."""
+
 import math
 import os
 
@@ -12,8 +13,17 @@ from se_backbones.engine.runner import own_visualizer
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CONFIGS = os.path.join(ROOT, 'configs')
 TOY = os.path.join(CONFIGS, 'toy', 'faster_rcnn_se_r50_toy.py')
-DATA_KEYS = ('train_dataloader', 'val_dataloader', 'test_dataloader', 'val_evaluator',
-             'test_evaluator', 'default_hooks', 'log_processor', 'env_cfg', 'randomness')
+DATA_KEYS = (
+    'train_dataloader',
+    'val_dataloader',
+    'test_dataloader',
+    'val_evaluator',
+    'test_evaluator',
+    'default_hooks',
+    'log_processor',
+    'env_cfg',
+    'randomness',
+)
 
 
 def toy_options(data_root, work_dir, max_iters=1, val_interval=1, num_train=4, num_val=2):
@@ -42,9 +52,11 @@ def toy_options(data_root, work_dir, max_iters=1, val_interval=1, num_train=4, n
 def toy_test_options(data_root, work_dir, **kwargs):
     """--cfg-options for evaluating a configs/toy/* model on the toy set in ``data_root``;
     boxes of any score are kept, so an untrained model has some."""
-    options = {k.replace('val_', 'test_', 1): v
-               for k, v in toy_options(data_root, work_dir, **kwargs).items()
-               if k.startswith('val_')}
+    options = {
+        k.replace('val_', 'test_', 1): v
+        for k, v in toy_options(data_root, work_dir, **kwargs).items()
+        if k.startswith('val_')
+    }
     return dict(options, **{'model.test_cfg.rcnn.score_thr': 0.0})
 
 
@@ -58,15 +70,20 @@ def toy_config(config, data_root, work_dir, **kwargs):
     cfg.optim_wrapper = toy.optim_wrapper
     model = cfg.model
     model.backbone.init_cfg = None  # no downloads in tests
-    for head in (model.get('bbox_head'), model.get('roi_head', {}).get('bbox_head'),
-                 model.get('roi_head', {}).get('mask_head')):
+    for head in (
+        model.get('bbox_head'),
+        model.get('roi_head', {}).get('bbox_head'),
+        model.get('roi_head', {}).get('mask_head'),
+    ):
         if head is not None:
             head.num_classes = 3
     if 'bbox_head' in model:  # single-stage: keep every box, so an untrained model has some
         model.test_cfg.score_thr = 0.0
     if 'mask_head' in model.get('roi_head', {}):
-        for pipeline in (cfg.train_dataloader.dataset.pipeline,
-                         cfg.val_dataloader.dataset.pipeline):
+        for pipeline in (
+            cfg.train_dataloader.dataset.pipeline,
+            cfg.val_dataloader.dataset.pipeline,
+        ):
             for step in pipeline:
                 if step['type'] == 'LoadAnnotations':
                     step['with_mask'] = True
@@ -91,8 +108,10 @@ class TrainStepProbe(Hook):
 
     def before_train_iter(self, runner, batch_idx, data_batch=None):
         if self.before is None:
-            self.before = {name: (p.detach().clone(), p.requires_grad)
-                           for name, p in self.model(runner).named_parameters()}
+            self.before = {
+                name: (p.detach().clone(), p.requires_grad)
+                for name, p in self.model(runner).named_parameters()
+            }
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
         self.losses.append({k: float(v) for k, v in outputs.items()})

@@ -16,6 +16,7 @@ resumed process did not: they agree only if validation leaves the training rando
 found it (RNGStateHook.before_val/after_val), as well as the resume restoring it; the final
 validation (iteration 3) falls inside the resumed window.
 """
+
 import glob
 import json
 import os
@@ -36,26 +37,45 @@ MAX_ITERS, INTERVAL = 3, 2
 
 
 def train_command(data_root, work_dir, *extra):
-    options = dict(toy_options(data_root, work_dir, max_iters=MAX_ITERS, val_interval=INTERVAL,
-                               num_train=6),
-                   **{'default_hooks.checkpoint.interval': INTERVAL,
-                      'default_hooks.checkpoint.max_keep_ckpts': 2,  # 0.5 GB each
-                      'log_processor.window_size': 1,
-                      'randomness.deterministic': True})
-    return [sys.executable, os.path.join(ROOT, 'tools', 'train.py'), TOY, *extra,
-            '--cfg-options', *[f'{k}={v}' for k, v in options.items()]]
+    options = dict(
+        toy_options(data_root, work_dir, max_iters=MAX_ITERS, val_interval=INTERVAL, num_train=6),
+        **{
+            'default_hooks.checkpoint.interval': INTERVAL,
+            'default_hooks.checkpoint.max_keep_ckpts': 2,  # 0.5 GB each
+            'log_processor.window_size': 1,
+            'randomness.deterministic': True,
+        },
+    )
+    return [
+        sys.executable,
+        os.path.join(ROOT, 'tools', 'train.py'),
+        TOY,
+        *extra,
+        '--cfg-options',
+        *[f'{k}={v}' for k, v in options.items()],
+    ]
 
 
 def train(data_root, work_dir, *extra):
-    result = subprocess.run(train_command(data_root, work_dir, *extra), capture_output=True,
-                            text=True, timeout=900, cwd=ROOT)
+    result = subprocess.run(
+        train_command(data_root, work_dir, *extra),
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=ROOT,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
 
 def train_and_kill(data_root, work_dir):
     """Start a run and SIGKILL it once it has logged its first validation's metrics."""
-    process = subprocess.Popen(train_command(data_root, work_dir), stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True, cwd=ROOT)
+    process = subprocess.Popen(
+        train_command(data_root, work_dir),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=ROOT,
+    )
     pattern = re.compile(r'Iter\(val\) \[1/1\]\s+coco/bbox_mAP: ')
     lines = []
     for line in process.stdout:
@@ -134,8 +154,10 @@ def test_sigkill_then_resume_across_a_validation_ends_as_the_uninterrupted_run(r
     assert c == losses(runs['A'])
     assert equal(weights(runs['A']), weights(runs['C']))
     # A validated at iterations 2 and 3, the resumed process only at 3
-    validations = [[json.loads(line)['step'] for line in open(path) if 'coco/bbox_mAP' in line]
-                   for path in (scalars(runs['A'])[0], scalars(runs['C'])[-1])]
+    validations = [
+        [json.loads(line)['step'] for line in open(path) if 'coco/bbox_mAP' in line]
+        for path in (scalars(runs['A'])[0], scalars(runs['C'])[-1])
+    ]
     assert validations == [[INTERVAL, MAX_ITERS], [MAX_ITERS]]
     assert final_metrics(runs['C']) == final_metrics(runs['A'])
 
@@ -143,6 +165,7 @@ def test_sigkill_then_resume_across_a_validation_ends_as_the_uninterrupted_run(r
 def test_rng_states_round_trip_through_a_weights_only_checkpoint(tmp_path):
     """What the hook stores loads under weights_only=True and restores the same draws."""
     from se_backbones.engine.hooks import RNGStateHook
+
     hook, checkpoint = RNGStateHook(), {}
     torch.manual_seed(1)
     hook.before_save_checkpoint(None, checkpoint)

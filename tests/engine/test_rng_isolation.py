@@ -11,6 +11,7 @@ seed from torch's generator).
   hook runs before the loop validates) continues as the uninterrupted run, which did validate
   there; only the hook's restore after validation makes the two streams meet.
 """
+
 import random
 import uuid
 
@@ -85,20 +86,30 @@ def train(work_dir, by_epoch, length, val_begin=1, hook=True, resume_from=None):
         train_cfg = dict(by_epoch=True, max_epochs=length, val_interval=1, val_begin=val_begin)
     else:
         train_cfg = dict(by_epoch=False, max_iters=length, val_interval=2, val_begin=val_begin)
-    loader = dict(batch_size=2, num_workers=0,
-                  sampler=dict(type='DefaultSampler', shuffle=True))
+    loader = dict(batch_size=2, num_workers=0, sampler=dict(type='DefaultSampler', shuffle=True))
     runner = Runner(
-        model=NoisyModel(), work_dir=str(work_dir), experiment_name=uuid.uuid4().hex,
+        model=NoisyModel(),
+        work_dir=str(work_dir),
+        experiment_name=uuid.uuid4().hex,
         train_dataloader=dict(loader, dataset=NoisyData(8)),
-        val_dataloader=dict(loader, dataset=NoisyData(4),
-                            sampler=dict(type='DefaultSampler', shuffle=False)),
-        val_evaluator=[Count()], train_cfg=train_cfg, val_cfg=dict(),
+        val_dataloader=dict(
+            loader, dataset=NoisyData(4), sampler=dict(type='DefaultSampler', shuffle=False)
+        ),
+        val_evaluator=[Count()],
+        train_cfg=train_cfg,
+        val_cfg=dict(),
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.05)),
-        default_hooks=dict(checkpoint=dict(type='CheckpointHook', interval=1 if by_epoch else 2,
-                                           by_epoch=by_epoch),
-                           logger=dict(type='LoggerHook', interval=100)),
+        default_hooks=dict(
+            checkpoint=dict(
+                type='CheckpointHook', interval=1 if by_epoch else 2, by_epoch=by_epoch
+            ),
+            logger=dict(type='LoggerHook', interval=100),
+        ),
         custom_hooks=[RNGStateHook()] * hook + [record],
-        randomness=dict(seed=0), resume=resume_from is not None, load_from=resume_from)
+        randomness=dict(seed=0),
+        resume=resume_from is not None,
+        load_from=resume_from,
+    )
     runner.train()
     return record, {k: v.clone() for k, v in runner.model.state_dict().items()}
 
@@ -117,8 +128,10 @@ def test_validation_leaves_the_training_random_stream_untouched(by_epoch, tmp_pa
     assert len(set(validated[0].losses)) == len(validated[0].losses)  # it does train
     assert same(validated, skipped)
     # the control: without the hook the validations shift the training stream
-    unhooked = [train(tmp_path / f'{name}-nohook', by_epoch, length, val_begin=begin, hook=False)
-                for name, begin in (('val', 1), ('skip', NEVER))]
+    unhooked = [
+        train(tmp_path / f'{name}-nohook', by_epoch, length, val_begin=begin, hook=False)
+        for name, begin in (('val', 1), ('skip', NEVER))
+    ]
     assert not same(*unhooked)
 
 
@@ -130,6 +143,6 @@ def test_resume_from_a_checkpoint_taken_just_before_a_validation(by_epoch, tmp_p
     train(tmp_path / 'part', by_epoch, 2 if by_epoch else 4)
     checkpoint = tmp_path / 'part' / ('epoch_2.pth' if by_epoch else 'iter_4.pth')
     resumed = train(tmp_path / 'part', by_epoch, 3 if by_epoch else 8, resume_from=str(checkpoint))
-    assert resumed[0].losses == full[0].losses[-len(resumed[0].losses):]
+    assert resumed[0].losses == full[0].losses[-len(resumed[0].losses) :]
     assert len(resumed[0].losses) == 4
     assert all(torch.equal(full[1][k], resumed[1][k]) for k in full[1])

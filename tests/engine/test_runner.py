@@ -17,8 +17,11 @@ def test_two_runners_in_one_process_log_into_their_own_work_dirs(tmp_path):
     dirs = []
     for index in range(2):
         work_dir = str(tmp_path / f'run{index}')
-        runner = Runner.from_cfg(own_visualizer(toy_config(
-            'faster_rcnn_se_r50.py', str(tmp_path / 'data') + '/', work_dir)))
+        runner = Runner.from_cfg(
+            own_visualizer(
+                toy_config('faster_rcnn_se_r50.py', str(tmp_path / 'data') + '/', work_dir)
+            )
+        )
         runner.visualizer.add_scalars({'x': 1.0})  # creates the backend's save dir
         dirs.append((os.path.realpath(work_dir), save_dir(runner)))
     for work_dir, vis_dir in dirs:

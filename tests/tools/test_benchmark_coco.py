@@ -18,9 +18,19 @@ def test_se_and_plain_side_by_side(toy_root, tmp_path, capsys):
         checkpoints.append(str(tmp_path / (os.path.basename(config) + '.pth')))
         torch.save({'state_dict': model.state_dict()}, checkpoints[-1])
     options = toy_test_options(toy_root, str(tmp_path))
-    rows = main([*configs, '--checkpoints', *checkpoints, '--max-images', '4',
-                 '--work-dir', str(tmp_path), '--cfg-options',
-                 *[f'{k}={v}' for k, v in options.items()]])
+    rows = main(
+        [
+            *configs,
+            '--checkpoints',
+            *checkpoints,
+            '--max-images',
+            '4',
+            '--work-dir',
+            str(tmp_path),
+            '--cfg-options',
+            *[f'{k}={v}' for k, v in options.items()],
+        ]
+    )
     out = capsys.readouterr().out
     assert [r['backbone'] for r in rows] == ['SEResNet-50', 'ResNet-50']
     assert rows[0]['params'] - rows[1]['params'] == 2_514_944 + 16_048

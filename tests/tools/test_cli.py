@@ -1,5 +1,6 @@
 """Every tool answers --help before its heavy imports, with help text and the default of every
 option, and ends with one line (no traceback) when an input file is missing."""
+
 import argparse
 import glob
 import importlib
@@ -11,9 +12,11 @@ import pytest
 
 from tests.configs.toy import ROOT
 
-TOOLS = sorted(os.path.splitext(os.path.basename(p))[0]
-               for p in glob.glob(os.path.join(ROOT, 'tools', '*.py'))
-               if os.path.basename(p) not in ('__init__.py', 'cli.py', 'measure.py'))
+TOOLS = sorted(
+    os.path.splitext(os.path.basename(p))[0]
+    for p in glob.glob(os.path.join(ROOT, 'tools', '*.py'))
+    if os.path.basename(p) not in ('__init__.py', 'cli.py', 'measure.py')
+)
 HEAVY = ('torch', 'mmengine', 'mmdet', 'se_backbones')
 
 PROBE = """
@@ -30,8 +33,13 @@ print(' '.join(m for m in {heavy!r} if m in sys.modules))
 @pytest.mark.parametrize('tool', TOOLS)
 def test_help_comes_before_the_heavy_imports(tool):
     script = os.path.join(ROOT, 'tools', f'{tool}.py')
-    result = subprocess.run([sys.executable, '-c', PROBE.format(heavy=HEAVY), script],
-                            capture_output=True, text=True, timeout=120, cwd=ROOT)
+    result = subprocess.run(
+        [sys.executable, '-c', PROBE.format(heavy=HEAVY), script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     *_, imported = result.stdout.splitlines() or ['']
     assert imported == '', f'{tool} --help imported {imported}'
@@ -50,38 +58,68 @@ def test_every_option_has_help_and_shows_its_default(tool, monkeypatch):
     monkeypatch.setattr(argparse.ArgumentParser, 'parse_args', capture)
     with pytest.raises(SystemExit):
         (getattr(module, 'parse_args', None) or module.main)([])
-    parser, = parsers
+    (parser,) = parsers
     assert issubclass(parser.formatter_class, argparse.ArgumentDefaultsHelpFormatter)
     undocumented = [a.dest for a in parser._actions if a.dest != 'help' and not a.help]
     assert undocumented == []
 
 
-@pytest.mark.parametrize('tool, args, message', [
-    ('train', ['missing.py'], "train.py: error: config file 'missing.py' does not exist"),
-    ('test', [os.path.join('configs', 'faster_rcnn_se_r50.py'), 'missing.pth'],
-     "test.py: error: checkpoint 'missing.pth' does not exist"),
-    ('convert_timm', ['seresnet50', 'missing.pth', 'out.pth'],
-     "convert_timm.py: error: timm checkpoint 'missing.pth' does not exist"),
-    ('plot_results', ['missing_dir'], "plot_results.py: error: work dir 'missing_dir' does "
-     'not exist'),
-    ('make_se_config', ['missing.py', 'out.py', '--arch', 'se_r50'],
-     "make_se_config.py: error: base config 'missing.py' does not exist"),
-])
+@pytest.mark.parametrize(
+    'tool, args, message',
+    [
+        ('train', ['missing.py'], "train.py: error: config file 'missing.py' does not exist"),
+        (
+            'test',
+            [os.path.join('configs', 'faster_rcnn_se_r50.py'), 'missing.pth'],
+            "test.py: error: checkpoint 'missing.pth' does not exist",
+        ),
+        (
+            'convert_timm',
+            ['seresnet50', 'missing.pth', 'out.pth'],
+            "convert_timm.py: error: timm checkpoint 'missing.pth' does not exist",
+        ),
+        (
+            'plot_results',
+            ['missing_dir'],
+            "plot_results.py: error: work dir 'missing_dir' does not exist",
+        ),
+        (
+            'make_se_config',
+            ['missing.py', 'out.py', '--arch', 'se_r50'],
+            "make_se_config.py: error: base config 'missing.py' does not exist",
+        ),
+    ],
+)
 def test_a_missing_input_file_is_one_line(tool, args, message):
-    result = subprocess.run([sys.executable, os.path.join('tools', f'{tool}.py'), *args],
-                            capture_output=True, text=True, timeout=120, cwd=ROOT)
+    result = subprocess.run(
+        [sys.executable, os.path.join('tools', f'{tool}.py'), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [message]
 
 
 def test_a_dataset_that_is_not_there_is_named_before_anything_is_built(tmp_path):
-    result = subprocess.run([sys.executable, os.path.join(ROOT, 'tools', 'train.py'),
-                             os.path.join(ROOT, 'configs', 'faster_rcnn_se_r50.py')],
-                            capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    result = subprocess.run(
+        [
+            sys.executable,
+            os.path.join(ROOT, 'tools', 'train.py'),
+            os.path.join(ROOT, 'configs', 'faster_rcnn_se_r50.py'),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
     assert result.returncode == 1
     last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith('train.py: error: the train data is not where the config expects '
-                           'it: data/coco/annotations/instances_train2017.json does not exist')
+    assert last.startswith(
+        'train.py: error: the train data is not where the config expects '
+        'it: data/coco/annotations/instances_train2017.json does not exist'
+    )
     assert 'train_dataloader.dataset.data_root=' in last
     # what an installed package has (a pip user has no tools/demo.sh)
     assert 'python -m se_backbones.data.toy_shapes data/toy_shapes' in last
@@ -89,16 +127,31 @@ def test_a_dataset_that_is_not_there_is_named_before_anything_is_built(tmp_path)
     assert 'Traceback' not in result.stderr and 'SEResNet' not in result.stdout
 
 
-@pytest.mark.parametrize('config, command', [
-    ('faster_rcnn_se_r50_toy.py', 'python -m se_backbones.data.toy_shapes data/toy_shapes'),
-    ('pspnet_se_r50-d8_toy.py',
-     'python -m se_backbones.data.toy_shapes data/toy_shapes_seg --task seg'),
-    ('seresnet50_toy_cls.py',
-     'python -m se_backbones.data.toy_shapes data/toy_shapes_cls --task cls'),
-])
+@pytest.mark.parametrize(
+    'config, command',
+    [
+        ('faster_rcnn_se_r50_toy.py', 'python -m se_backbones.data.toy_shapes data/toy_shapes'),
+        (
+            'pspnet_se_r50-d8_toy.py',
+            'python -m se_backbones.data.toy_shapes data/toy_shapes_seg --task seg',
+        ),
+        (
+            'seresnet50_toy_cls.py',
+            'python -m se_backbones.data.toy_shapes data/toy_shapes_cls --task cls',
+        ),
+    ],
+)
 def test_a_missing_toy_set_names_the_command_that_makes_it(config, command, tmp_path):
-    result = subprocess.run([sys.executable, os.path.join(ROOT, 'tools', 'train.py'),
-                             os.path.join(ROOT, 'configs', 'toy', config)],
-                            capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    result = subprocess.run(
+        [
+            sys.executable,
+            os.path.join(ROOT, 'tools', 'train.py'),
+            os.path.join(ROOT, 'configs', 'toy', config),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
     last = result.stderr.strip().splitlines()[-1]
     assert result.returncode == 1 and last.endswith(command), last

@@ -10,8 +10,16 @@ def test_demo_trains_evaluates_and_draws(tmp_path, capsys):
     data_root, work_dir = str(tmp_path / 'toy_shapes') + '/', str(tmp_path / 'work')
     options = toy_options(data_root, work_dir, max_iters=2, val_interval=1)
     options['model.test_cfg.rcnn.score_thr'] = 0.0  # an untrained model still gives boxes
-    final = demo.main(['--work-dir', work_dir, '--data-root', data_root, '--cfg-options',
-                       *[f'{k}={v}' for k, v in options.items()]])
+    final = demo.main(
+        [
+            '--work-dir',
+            work_dir,
+            '--data-root',
+            data_root,
+            '--cfg-options',
+            *[f'{k}={v}' for k, v in options.items()],
+        ]
+    )
     out = capsys.readouterr().out
     assert f'toy shapes set written to {data_root}' in out
     assert final['step'] == 2 and 0 <= final['coco/bbox_mAP_50'] <= 1

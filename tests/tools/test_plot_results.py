@@ -1,6 +1,7 @@
 """tools/plot_results.py on a run of 3 iterations (shorter than the log interval):
 validation is plotted at its iteration and predictions.png carries its legend; series with no
 points are skipped and said so, not an IndexError."""
+
 import argparse
 import json
 import os
@@ -19,11 +20,16 @@ def test_plots_of_a_three_iteration_run(tmp_path, capsys):
     root = str(tmp_path / 'toy') + '/'
     make_toy_shapes(root, num_train=4, num_val=2, size=64)
     work_dir = str(tmp_path / 'work')
-    options = dict(toy_options(root, work_dir, max_iters=3, val_interval=3),
-                   **{'default_hooks.logger.interval': 10,  # longer than the run
-                      'model.test_cfg.rcnn.score_thr': 0.0})
-    build_runner(argparse.Namespace(config=TOY, work_dir=work_dir, launcher='none',
-                                    cfg_options=options)).train()
+    options = dict(
+        toy_options(root, work_dir, max_iters=3, val_interval=3),
+        **{
+            'default_hooks.logger.interval': 10,  # longer than the run
+            'model.test_cfg.rcnn.score_thr': 0.0,
+        },
+    )
+    build_runner(
+        argparse.Namespace(config=TOY, work_dir=work_dir, launcher='none', cfg_options=options)
+    ).train()
     _, val = read_scalars(work_dir)
     assert [row['step'] for row in val] == [3]  # logged at its iteration, not at 0
 
@@ -37,18 +43,22 @@ def test_plots_of_a_three_iteration_run(tmp_path, capsys):
     assert cv2.imread(curves).shape[:2] == (400, 1000)
 
 
-@pytest.mark.parametrize('rows, missing', [
-    ([], ['training loss', 'validation metric']),
-    ([{'step': 1, 'loss': 2.0, 'lr': 0.1}], ['validation metric']),
-    ([{'step': 0, 'coco/bbox_mAP': 0.1, 'coco/bbox_mAP_50': 0.2}], ['training loss']),
-])
+@pytest.mark.parametrize(
+    'rows, missing',
+    [
+        ([], ['training loss', 'validation metric']),
+        ([{'step': 1, 'loss': 2.0, 'lr': 0.1}], ['validation metric']),
+        ([{'step': 0, 'coco/bbox_mAP': 0.1, 'coco/bbox_mAP_50': 0.2}], ['training loss']),
+    ],
+)
 def test_empty_series_are_skipped_and_said(tmp_path, capsys, rows, missing):
     log = tmp_path / '20260101_000000' / 'vis_data' / 'scalars.json'
     log.parent.mkdir(parents=True)
     log.write_text(''.join(json.dumps(row) + '\n' for row in rows))
     plotted = plot_curves(str(tmp_path), str(tmp_path / 'curves.png'))
     out = capsys.readouterr().out
-    assert [what for what in ('training loss', 'validation metric')
-            if f'no {what} logged' in out] == missing
+    assert [
+        what for what in ('training loss', 'validation metric') if f'no {what} logged' in out
+    ] == missing
     assert len(plotted) == sum(len(row) - 1 - ('lr' in row) for row in rows)
     assert os.path.getsize(tmp_path / 'curves.png') > 1000

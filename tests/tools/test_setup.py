@@ -3,6 +3,7 @@
 Each test points the setup at a scratch .venv (a symlink to a stand-in "previous" environment,
 whose python works) and breaks one thing: the network, the compiler, the mmcv build.
 """
+
 import os
 import subprocess
 import sys
@@ -15,8 +16,10 @@ from tests.configs.toy import ROOT
 SETUP = os.path.join(ROOT, 'tools', 'setup.sh')
 
 # The failure handling does not depend on the stack: checked once, in the current stack's run.
-pytestmark = pytest.mark.skipif(os.environ.get('SE_BACKBONES_STACK', 'current') != 'current',
-                                reason="setup.sh's failures are tested in the current stack's run")
+pytestmark = pytest.mark.skipif(
+    os.environ.get('SE_BACKBONES_STACK', 'current') != 'current',
+    reason="setup.sh's failures are tested in the current stack's run",
+)
 
 
 @pytest.fixture
@@ -35,18 +38,30 @@ def scratch(tmp_path):
     os.symlink(previous, link)
     empty = tmp_path / 'empty'
     empty.mkdir()
-    env = dict(os.environ, SE_BACKBONES_STACK='current', SE_BACKBONES_VENV=str(link),
-               SE_BACKBONES_ENVS=str(envs),
-               SE_BACKBONES_WHEELHOUSE=str(empty), SE_BACKBONES_SHARED_WHEELS=str(empty),
-               XDG_CACHE_HOME=str(tmp_path / 'cache'), PIP_DISABLE_PIP_VERSION_CHECK='1')
+    env = dict(
+        os.environ,
+        SE_BACKBONES_STACK='current',
+        SE_BACKBONES_VENV=str(link),
+        SE_BACKBONES_ENVS=str(envs),
+        SE_BACKBONES_WHEELHOUSE=str(empty),
+        SE_BACKBONES_SHARED_WHEELS=str(empty),
+        XDG_CACHE_HOME=str(tmp_path / 'cache'),
+        PIP_DISABLE_PIP_VERSION_CHECK='1',
+    )
     env.pop('VIRTUAL_ENV', None)
     return dict(tmp=tmp_path, link=link, previous=previous, envs=envs, env=env)
 
 
 def run_setup(scratch, timeout=900, drop=(), **env):
     env = {k: v for k, v in dict(scratch['env'], **env).items() if k not in drop}
-    result = subprocess.run(['bash', SETUP], capture_output=True, text=True, timeout=timeout,
-                            env=env, cwd=scratch['tmp'])
+    result = subprocess.run(
+        ['bash', SETUP],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        cwd=scratch['tmp'],
+    )
     return result.returncode, result.stderr
 
 
@@ -59,8 +74,9 @@ def assert_failed_cleanly(scratch, code, stderr, reason):
     assert os.readlink(scratch['link']) == str(scratch['previous'])
     python = scratch['link'] / 'bin' / 'python'
     assert subprocess.run([str(python), '-c', 'import torch'], timeout=120).returncode == 0
-    leftovers = [p for p in os.listdir(scratch['envs'])
-                 if p != 'previous' and not p.endswith('.log')]
+    leftovers = [
+        p for p in os.listdir(scratch['envs']) if p != 'previous' and not p.endswith('.log')
+    ]
     assert leftovers == [], leftovers  # the half-built environment is gone
 
 
@@ -76,13 +92,23 @@ def test_no_network(scratch):
     """No index reachable (and no local wheel directories: pip's config files and
     PIP_FIND_LINKS are dropped)."""
     code, stderr = run_setup(
-        scratch, drop=('PIP_FIND_LINKS', 'PIP_EXTRA_INDEX_URL'),
-        SE_BACKBONES_WHEELHOUSE=fake_wheelhouse(scratch), PIP_CONFIG_FILE=os.devnull,
-        PIP_INDEX_URL='http://127.0.0.1:9/simple', PIP_RETRIES='0', PIP_DEFAULT_TIMEOUT='3',
-        PIP_NO_CACHE_DIR='1')
-    assert_failed_cleanly(scratch, code, stderr, "step 'install the current stack (torch 2.14.1; "
-                          "requirements/current.txt)': pip could not reach the package index "
-                          '(no network?')
+        scratch,
+        drop=('PIP_FIND_LINKS', 'PIP_EXTRA_INDEX_URL'),
+        SE_BACKBONES_WHEELHOUSE=fake_wheelhouse(scratch),
+        PIP_CONFIG_FILE=os.devnull,
+        PIP_INDEX_URL='http://127.0.0.1:9/simple',
+        PIP_RETRIES='0',
+        PIP_DEFAULT_TIMEOUT='3',
+        PIP_NO_CACHE_DIR='1',
+    )
+    assert_failed_cleanly(
+        scratch,
+        code,
+        stderr,
+        "step 'install the current stack (torch 2.14.1; "
+        "requirements/current.txt)': pip could not reach the package index "
+        '(no network?',
+    )
 
 
 def test_no_compiler_and_no_wheel(scratch):
@@ -110,9 +136,11 @@ exec "{sys.executable}" "$@"
 def test_failed_mmcv_build(scratch):
     """A compiler that fails (`false`): the mmcv sdist downloads, the build fails; the message
     names the build and what to install."""
-    code, stderr = run_setup(scratch, CXX='false', CC='false',
-                             PYTHON=python_sharing_these_packages(scratch['tmp']))
-    assert_failed_cleanly(scratch, code, stderr,
-                          "step 'build mmcv 2.1.0 with ops': compiling mmcv 2.1.0 failed")
+    code, stderr = run_setup(
+        scratch, CXX='false', CC='false', PYTHON=python_sharing_these_packages(scratch['tmp'])
+    )
+    assert_failed_cleanly(
+        scratch, code, stderr, "step 'build mmcv 2.1.0 with ops': compiling mmcv 2.1.0 failed"
+    )
     assert 'build-essential' in stderr
     assert not list((scratch['tmp'] / 'cache').glob('**/*.whl'))  # nothing half-built cached

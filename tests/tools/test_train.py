@@ -25,8 +25,13 @@ def cfg_options(options):
 
 
 def run_train(args, timeout=600):
-    result = subprocess.run([sys.executable, os.path.join(ROOT, 'tools', 'train.py'), *args],
-                            capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+    result = subprocess.run(
+        [sys.executable, os.path.join(ROOT, 'tools', 'train.py'), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result.stdout + result.stderr
 
@@ -36,15 +41,21 @@ def test_train_then_resume_from_the_last_checkpoint(toy_root, tmp_path):
     run_train([TOY, *cfg_options(toy_options(toy_root, work_dir, max_iters=2, val_interval=2))])
     assert os.path.exists(os.path.join(work_dir, 'iter_2.pth'))
     # resuming loads the optimizer, schedulers and message hub under weights_only=True
-    log = run_train([TOY, '--resume', *cfg_options(
-        toy_options(toy_root, work_dir, max_iters=4, val_interval=2))])
+    log = run_train(
+        [
+            TOY,
+            '--resume',
+            *cfg_options(toy_options(toy_root, work_dir, max_iters=4, val_interval=2)),
+        ]
+    )
     assert 'resumed' in log.lower() and 'Iter(train) [3/4]' in log
     checkpoint = torch.load(os.path.join(work_dir, 'iter_4.pth'), weights_only=False)
     assert checkpoint['meta']['iter'] == 4 and 'optimizer' in checkpoint
     # it trained: finite losses at every iteration, weights moved between iterations 2 and 4
     scalars = glob.glob(os.path.join(work_dir, '*', 'vis_data', 'scalars.json'))
-    losses = {e['iter']: e['loss'] for path in scalars for e in map(json.loads, open(path))
-              if 'loss' in e}
+    losses = {
+        e['iter']: e['loss'] for path in scalars for e in map(json.loads, open(path)) if 'loss' in e
+    }
     assert sorted(losses) == [1, 2, 3, 4] and all(math.isfinite(v) for v in losses.values())
     before = torch.load(os.path.join(work_dir, 'iter_2.pth'), weights_only=False)['state_dict']
     after = checkpoint['state_dict']
@@ -54,8 +65,17 @@ def test_train_then_resume_from_the_last_checkpoint(toy_root, tmp_path):
     # tools/test.py evaluates that checkpoint and dumps the predictions
     options = toy_test_options(toy_root, str(tmp_path / 'test'))
     out = str(tmp_path / 'predictions.pkl')
-    metrics = test_tool.main([TOY, os.path.join(work_dir, 'iter_4.pth'), '--out', out,
-                              '--work-dir', str(tmp_path / 'test'), *cfg_options(options)])
+    metrics = test_tool.main(
+        [
+            TOY,
+            os.path.join(work_dir, 'iter_4.pth'),
+            '--out',
+            out,
+            '--work-dir',
+            str(tmp_path / 'test'),
+            *cfg_options(options),
+        ]
+    )
     assert set(metrics) >= {'coco/bbox_mAP', 'coco/bbox_mAP_50'} and os.path.getsize(out) > 0
 
 
@@ -104,6 +124,7 @@ def test_two_process_gloo_ddp_equals_one_process_with_the_whole_batch(tmp_path):
     """tools/dist_train.sh, 2 CPU processes (gloo) with 1 image each, ends with the weights of
     tools/train.py in one process with batches of 2, to float rounding."""
     from se_backbones.data import make_toy_shapes
+
     data = str(tmp_path / 'data')
     make_toy_shapes(data, num_train=8, num_val=4, size=64, task='cls')
     results = {}
@@ -114,17 +135,30 @@ def test_two_process_gloo_ddp_equals_one_process_with_the_whole_batch(tmp_path):
         if name == 'single':
             run_train([str(config), '--work-dir', work_dir])
         else:
-            env = dict(os.environ, PYTHON=sys.executable, PORT=str(free_port()),
-                       OMP_NUM_THREADS='1')
+            env = dict(
+                os.environ, PYTHON=sys.executable, PORT=str(free_port()), OMP_NUM_THREADS='1'
+            )
             result = subprocess.run(
-                ['bash', os.path.join(ROOT, 'tools', 'dist_train.sh'), str(config), '2',
-                 '--work-dir', work_dir], capture_output=True, text=True, timeout=600,
-                cwd=ROOT, env=env)
+                [
+                    'bash',
+                    os.path.join(ROOT, 'tools', 'dist_train.sh'),
+                    str(config),
+                    '2',
+                    '--work-dir',
+                    work_dir,
+                ],
+                capture_output=True,
+                text=True,
+                timeout=600,
+                cwd=ROOT,
+                env=env,
+            )
             assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
             log = open(glob.glob(os.path.join(work_dir, '*', '*.log'))[0]).read()
             assert 'Distributed training: True' in log and 'GPU number: 2' in log, log[:3000]
-        results[name] = torch.load(os.path.join(work_dir, 'iter_6.pth'),
-                                   weights_only=False)['state_dict']
+        results[name] = torch.load(os.path.join(work_dir, 'iter_6.pth'), weights_only=False)[
+            'state_dict'
+        ]
     single, ddp = results['single'], results['ddp']
     assert single.keys() == ddp.keys()
     scalars = glob.glob(os.path.join(str(tmp_path / 'single'), '*', 'vis_data', 'scalars.json'))
@@ -137,8 +171,9 @@ def test_two_process_gloo_ddp_equals_one_process_with_the_whole_batch(tmp_path):
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason='MMEngine AMP works with a GPU')
 def test_amp_without_a_gpu_is_one_clear_error(tmp_path):
-    args = argparse.Namespace(config=TOY, amp=True, launcher='none', work_dir=str(tmp_path),
-                              cfg_options=None)
+    args = argparse.Namespace(
+        config=TOY, amp=True, launcher='none', work_dir=str(tmp_path), cfg_options=None
+    )
     with pytest.raises(ValueError, match="--amp: MMEngine's AmpOptimWrapper needs a GPU"):
         build_runner(args)
 
@@ -146,16 +181,25 @@ def test_amp_without_a_gpu_is_one_clear_error(tmp_path):
 def cls_options(data_root, work_dir, max_iters):
     """--cfg-options for configs/toy/seresnet50_toy_cls.py: batches of 2 from ``data_root``,
     a checkpoint every iteration, a constant learning rate."""
-    options = {'work_dir': work_dir, 'train_cfg.max_iters': max_iters,
-               'train_cfg.val_interval': max_iters, 'param_scheduler': [],
-               'default_hooks.checkpoint.interval': 1,
-               'default_hooks.checkpoint.max_keep_ckpts': 3,
-               'default_hooks.logger.interval': 1, 'log_processor.window_size': 1}
+    options = {
+        'work_dir': work_dir,
+        'train_cfg.max_iters': max_iters,
+        'train_cfg.val_interval': max_iters,
+        'param_scheduler': [],
+        'default_hooks.checkpoint.interval': 1,
+        'default_hooks.checkpoint.max_keep_ckpts': 3,
+        'default_hooks.logger.interval': 1,
+        'log_processor.window_size': 1,
+    }
     for split in ('train', 'val', 'test'):
-        options.update({f'{split}_dataloader.dataset.data_root': data_root,
-                        f'{split}_dataloader.batch_size': 2,
-                        f'{split}_dataloader.num_workers': 0,
-                        f'{split}_dataloader.persistent_workers': False})
+        options.update(
+            {
+                f'{split}_dataloader.dataset.data_root': data_root,
+                f'{split}_dataloader.batch_size': 2,
+                f'{split}_dataloader.num_workers': 0,
+                f'{split}_dataloader.persistent_workers': False,
+            }
+        )
     return options
 
 
@@ -174,6 +218,7 @@ def train_in_process(argv):
 def cls_run(tmp_path_factory):
     """2 iterations of the toy SE-R50 classifier on a 64x64 toy set, a checkpoint at each."""
     from se_backbones.data import make_toy_shapes
+
     tmp = tmp_path_factory.mktemp('cls_run')
     data = str(tmp / 'data') + '/'
     make_toy_shapes(data, num_train=8, num_val=4, size=64, task='cls')
@@ -187,10 +232,10 @@ def test_auto_scale_lr_scales_the_learning_rate_by_the_total_batch(cls_run, tmp_
     """--auto-scale-lr: lr * (batch 2 x 1 process) / the config's base_batch_size (256, from
     mmpretrain's ImageNet config); without it the config's lr (the module's run)."""
     assert cls_run['lr'] == pytest.approx(3e-4, rel=1e-12)
-    runner, _ = train_in_process([CLS, '--auto-scale-lr', *cfg_options(
-        cls_options(cls_run['data'], str(tmp_path), 1))])
-    assert runner.optim_wrapper.param_groups[0]['lr'] == pytest.approx(3e-4 * 2 / 256,
-                                                                       rel=1e-12)
+    runner, _ = train_in_process(
+        [CLS, '--auto-scale-lr', *cfg_options(cls_options(cls_run['data'], str(tmp_path), 1))]
+    )
+    assert runner.optim_wrapper.param_groups[0]['lr'] == pytest.approx(3e-4 * 2 / 256, rel=1e-12)
     assert runner.cfg.auto_scale_lr == dict(base_batch_size=256, enable=True)
 
 
@@ -199,8 +244,9 @@ def test_resume_from_an_explicit_checkpoint_path(cls_run, tmp_path):
     this one has none): iterations 2 and 3 are trained, and iteration 2 repeats the original
     run's exactly (weights, optimizer and random states come from that file)."""
     checkpoint = os.path.join(cls_run['work_dir'], 'iter_1.pth')
-    runner, probe = train_in_process([CLS, '--resume', checkpoint, *cfg_options(
-        cls_options(cls_run['data'], str(tmp_path), 3))])
+    runner, probe = train_in_process(
+        [CLS, '--resume', checkpoint, *cfg_options(cls_options(cls_run['data'], str(tmp_path), 3))]
+    )
     assert runner.iter == 3 and len(probe.losses) == 2
     assert probe.losses[0] == cls_run['losses'][1]
     assert os.path.exists(tmp_path / 'iter_3.pth') and not os.path.exists(tmp_path / 'iter_1.pth')
@@ -212,10 +258,12 @@ def test_syncbn_is_built_as_bn_in_a_single_process_run(tmp_path):
     ``nn.BatchNorm2d``: MMEngine's own fallback (``_BatchNormXd``, what it builds without our
     revert) is another class, and the fused SE block end recomputes a downsample's BN in
     backward only when it is an ``nn.BatchNorm2d``."""
-    args = argparse.Namespace(config=SEG, launcher='none', work_dir=str(tmp_path),
-                              cfg_options=None)
-    norms = [type(m) for m in build_runner(args).model.modules()
-             if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    args = argparse.Namespace(config=SEG, launcher='none', work_dir=str(tmp_path), cfg_options=None)
+    norms = [
+        type(m)
+        for m in build_runner(args).model.modules()
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
+    ]
     assert len(norms) > 50 and set(norms) == {torch.nn.BatchNorm2d}
 
 
@@ -227,9 +275,23 @@ def test_dist_test_sh_with_one_process_equals_tools_test(cls_run, tmp_path):
     single = test_tool.main([CLS, checkpoint, *options])
     options = cfg_options(cls_options(cls_run['data'], str(tmp_path / 'dist'), 2))
     env = dict(os.environ, PYTHON=sys.executable, PORT=str(free_port()), OMP_NUM_THREADS='1')
-    result = subprocess.run(['bash', os.path.join(ROOT, 'tools', 'dist_test.sh'), CLS,
-                             checkpoint, '1', '--out', str(tmp_path / 'out.pkl'), *options],
-                            capture_output=True, text=True, timeout=600, cwd=ROOT, env=env)
+    result = subprocess.run(
+        [
+            'bash',
+            os.path.join(ROOT, 'tools', 'dist_test.sh'),
+            CLS,
+            checkpoint,
+            '1',
+            '--out',
+            str(tmp_path / 'out.pkl'),
+            *options,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+        env=env,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     log = open(glob.glob(str(tmp_path / 'dist' / '*' / '*.log'))[0]).read()
     assert 'Distributed launcher: pytorch' in log and 'Distributed training: True' in log

@@ -20,6 +20,7 @@ Nothing of mmseg's is copied: the file runs from site-packages. With
 ``SE_BACKBONES_PLANT=plain_errors`` in the environment our errors lose the toolkit's type (the
 bug of issue #25), to show that the suite catches it.
 """
+
 import os
 
 import pytest
@@ -35,8 +36,9 @@ class SEResNetV1d(SEResNet):
         super().__init__(deep_stem=True, avg_down=True, **kwargs)
 
 
-SUBSTITUTES = dict(ResNet=SEResNet, ResNetV1d=SEResNetV1d, BasicBlock=SEBasicBlock,
-                   Bottleneck=SEBottleneck)
+SUBSTITUTES = dict(
+    ResNet=SEResNet, ResNetV1d=SEResNetV1d, BasicBlock=SEBasicBlock, Bottleneck=SEBottleneck
+)
 
 
 @pytest.fixture(scope='session')
@@ -61,6 +63,7 @@ def substitute_our_classes(request, monkeypatch, offline_torchvision):
     if os.environ.get('SE_BACKBONES_PLANT') == 'plain_errors':
         from se_backbones import checks
         from se_backbones.backbones import se_blocks
+
         for module in (checks, se_blocks):
             monkeypatch.setattr(module, 'error_class', lambda ours, toolkit=None: ours)
     helpers = __import__(f'{request.module.__package__}.utils', fromlist=['is_block'])

@@ -4,6 +4,7 @@ The file runs in a fresh pytest with :mod:`tests.upstream.mmseg_substitute`, who
 puts ``SEResNet`` and our blocks under mmseg's names (what runs with SE on, what with it off,
 and why: that module's docstring; the differences allowed: docs/compatibility.md).
 """
+
 import os
 import re
 import subprocess
@@ -13,8 +14,12 @@ from importlib.metadata import distribution
 import pytest
 
 SUITE = 'tests/test_models/test_backbones/test_resnet.py'
-TESTS = ('test_resnet_basic_block', 'test_resnet_bottleneck', 'test_resnet_res_layer',
-         'test_resnet_backbone')
+TESTS = (
+    'test_resnet_basic_block',
+    'test_resnet_bottleneck',
+    'test_resnet_res_layer',
+    'test_resnet_backbone',
+)
 
 
 def run_suite(tmp_path, *args, plant=None):
@@ -29,18 +34,40 @@ def run_suite(tmp_path, *args, plant=None):
     if plant:
         env['SE_BACKBONES_PLANT'] = plant
     result = subprocess.run(
-        [sys.executable, '-m', 'pytest', str(path), '-p', 'mmseg_substitute', '-c',
-         str(tmp_path / 'pytest.ini'), '--rootdir', str(tmp_path), '-p', 'no:cacheprovider',
-         '-q', '-rA', *args], cwd=tmp_path, env=env, capture_output=True, text=True,
-        timeout=1200)
+        [
+            sys.executable,
+            '-m',
+            'pytest',
+            str(path),
+            '-p',
+            'mmseg_substitute',
+            '-c',
+            str(tmp_path / 'pytest.ini'),
+            '--rootdir',
+            str(tmp_path),
+            '-p',
+            'no:cacheprovider',
+            '-q',
+            '-rA',
+            *args,
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
     return result.returncode, result.stdout + result.stderr
 
 
 def outcomes(output):
     """{test name: 'PASSED' | 'FAILED' | ...} from pytest's -rA summary."""
-    return dict((name, outcome) for outcome, name in
-                re.findall(r'^(PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS) \S*::(\w+)', output,
-                           re.MULTILINE))
+    return dict(
+        (name, outcome)
+        for outcome, name in re.findall(
+            r'^(PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS) \S*::(\w+)', output, re.MULTILINE
+        )
+    )
 
 
 def test_mmseg_resnet_tests_pass_against_ours(tmp_path):
@@ -52,8 +79,10 @@ def test_mmseg_resnet_tests_pass_against_ours(tmp_path):
 def test_the_suite_catches_errors_without_the_toolkits_type(tmp_path):
     """The bug of issue #25, planted: a duplicate plugin and an unknown depth raise our errors
     without mmdet's AssertionError/KeyError, and mmseg's tests fail."""
-    code, output = run_suite(tmp_path, '-k', 'test_resnet_bottleneck or test_resnet_backbone',
-                             plant='plain_errors')
-    assert outcomes(output) == dict(test_resnet_bottleneck='FAILED',
-                                    test_resnet_backbone='FAILED'), output[-3000:]
+    code, output = run_suite(
+        tmp_path, '-k', 'test_resnet_bottleneck or test_resnet_backbone', plant='plain_errors'
+    )
+    assert outcomes(output) == dict(
+        test_resnet_bottleneck='FAILED', test_resnet_backbone='FAILED'
+    ), output[-3000:]
     assert 'PluginBuildError' in output and 'SEResNet: depth must be' in output, output[-3000:]

@@ -1,5 +1,6 @@
 """MMEngine's own checkpoints load under torch's weights_only default once se_backbones is
 imported, and nothing beyond what MMEngine writes is allowed."""
+
 import pickle
 import subprocess
 import sys
@@ -24,8 +25,13 @@ def mmengine_checkpoint(path):
         hub.update_scalar('train/loss', np.float64(0.5 + i))
         hub.update_scalar('train/lr', 0.01)
     hub.update_info('iter', 3)
-    torch.save({'meta': {'message_hub': hub.state_dict(), 'seed': np.int64(0)},
-                'state_dict': {'w': torch.ones(2)}}, path)
+    torch.save(
+        {
+            'meta': {'message_hub': hub.state_dict(), 'seed': np.int64(0)},
+            'state_dict': {'w': torch.ones(2)},
+        },
+        path,
+    )
 
 
 def test_an_mmengine_checkpoint_loads_with_the_default_after_the_import_alone(tmp_path):
@@ -42,13 +48,13 @@ def test_an_mmengine_checkpoint_loads_with_the_default_after_the_import_alone(tm
         checkpoint = torch.load(sys.argv[1])
         print(checkpoint['meta']['message_hub']['log_scalars']['train/loss'].mean())
     """)
-    result = subprocess.run([sys.executable, '-c', script, path], capture_output=True,
-                            text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, '-c', script, path], capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     before, mean = result.stdout.split()
     # on torch >= 2.6 the default refuses it until the plugin is imported
-    assert before == ('refused-without-plugin' if WEIGHTS_ONLY_DEFAULT
-                      else 'loaded-without-plugin')
+    assert before == ('refused-without-plugin' if WEIGHTS_ONLY_DEFAULT else 'loaded-without-plugin')
     assert float(mean) == pytest.approx(1.5)
 
 
@@ -62,11 +68,18 @@ class GetattrOf:
         return getattr, (self.obj, self.name)
 
 
-@pytest.mark.skipif(not hasattr(torch.serialization, 'add_safe_globals'),
-                    reason='torch without add_safe_globals: nothing is allowlisted')
-@pytest.mark.parametrize('obj, name', [(HistoryBuffer, '__init__'),
-                                       (HistoryBuffer, '_set_default_statistics'),
-                                       (subprocess.Popen, 'communicate')])
+@pytest.mark.skipif(
+    not hasattr(torch.serialization, 'add_safe_globals'),
+    reason='torch without add_safe_globals: nothing is allowlisted',
+)
+@pytest.mark.parametrize(
+    'obj, name',
+    [
+        (HistoryBuffer, '__init__'),
+        (HistoryBuffer, '_set_default_statistics'),
+        (subprocess.Popen, 'communicate'),
+    ],
+)
 def test_getattr_is_limited_to_history_buffer_methods(tmp_path, obj, name):
     assert allow_mmengine_checkpoints() and allow_mmengine_checkpoints()  # idempotent
     path = str(tmp_path / 'crafted.pth')

@@ -1,5 +1,6 @@
 """Every supported timm architecture, random weights, converted and loaded strictly into our
 backbone built through mmdet's registry: features of layer1..layer4 equal timm's."""
+
 import pytest
 import timm
 import torch
@@ -40,6 +41,7 @@ def on_meta(build):
     deep net) and materialised uninitialised. Every float tensor is filled next: timm's by
     ``randomize_``, ours by the strict ``load_state_dict`` of timm's; integer buffers (BN's
     num_batches_tracked) are zeroed."""
+
     def wrapped(*args, **kwargs):
         with torch.device('meta'):
             model = build(*args, **kwargs)
@@ -48,6 +50,7 @@ def on_meta(build):
             if not buffer.is_floating_point():
                 buffer.zero_()
         return model
+
     return wrapped
 
 
