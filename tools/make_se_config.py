@@ -18,6 +18,7 @@ preprocessor's mean/std/RGB order (timm's), init_cfg and a model-level pretraine
 is printed with its reason. A base that cannot be mapped gets one line naming why, and nothing
 is written. The same function is se_backbones.twin.make_se_config.
 """
+
 import os
 import re
 import sys
@@ -28,10 +29,17 @@ from tools.cli import die, parser, require_file
 
 TOOL = 'make_se_config.py'
 # The library's argument names in its messages, and the flags that set them here.
-FLAGS = ((r'\btimm=', '--timm '), (r'\barch=', '--arch '), (r'\bcheckpoint=', '--checkpoint '),
-         (r'\boverwrite=True', '--force'), (r'\bout=', 'OUT '), (r'\bout is\b', 'OUT is'),
-         (r'\barch_table\(\)', '--list-archs'), (r'\bwithout timm and checkpoint', 'alone'),
-         (r'\barch alone', '--arch alone'))
+FLAGS = (
+    (r'\btimm=', '--timm '),
+    (r'\barch=', '--arch '),
+    (r'\bcheckpoint=', '--checkpoint '),
+    (r'\boverwrite=True', '--force'),
+    (r'\bout=', 'OUT '),
+    (r'\bout is\b', 'OUT is'),
+    (r'\barch_table\(\)', '--list-archs'),
+    (r'\bwithout timm and checkpoint', 'alone'),
+    (r'\barch alone', '--arch alone'),
+)
 
 
 def as_flags(message):
@@ -48,25 +56,41 @@ def as_flags(message):
 
 def parse_args(argv=None):
     p = parser(__doc__)
-    p.add_argument('base', nargs='?', metavar='BASE',
-                   help='the config to twin: a path, or mmdet::<path>, mmseg::<path>, '
-                   'mmpretrain::<path> in the installed toolkit\'s configs')
+    p.add_argument(
+        'base',
+        nargs='?',
+        metavar='BASE',
+        help='the config to twin: a path, or mmdet::<path>, mmseg::<path>, '
+        "mmpretrain::<path> in the installed toolkit's configs",
+    )
     p.add_argument('out', nargs='?', metavar='OUT', help='where to write the twin (.py)')
-    p.add_argument('--timm', metavar='NAME',
-                   help='timm weights, e.g. seresnet50.a1_in1k, legacy_seresnet18.in1k (a name '
-                   'without tag: timm\'s default weights); implies the architecture')
-    p.add_argument('--arch', metavar='ARCH',
-                   help='our architecture: se_r18, se_r34, se_r50, se_r101, se_r152, '
-                   'se_x50_32x4d, se_x101_32x4d, se_x101_64x4d, eca_r50d, legacy_se_r50, ... '
-                   '(--list-archs lists all with their timm weights). Alone: an untrained '
-                   'backbone; with --timm: must be its architecture')
-    p.add_argument('--checkpoint', metavar='PATH',
-                   help='a local file (.pth/.bin/.safetensors) of the timm model\'s state dict, '
-                   'for the architecture of --arch or --timm; no download then')
+    p.add_argument(
+        '--timm',
+        metavar='NAME',
+        help='timm weights, e.g. seresnet50.a1_in1k, legacy_seresnet18.in1k (a name '
+        "without tag: timm's default weights); implies the architecture",
+    )
+    p.add_argument(
+        '--arch',
+        metavar='ARCH',
+        help='our architecture: se_r18, se_r34, se_r50, se_r101, se_r152, '
+        'se_x50_32x4d, se_x101_32x4d, se_x101_64x4d, eca_r50d, legacy_se_r50, ... '
+        '(--list-archs lists all with their timm weights). Alone: an untrained '
+        'backbone; with --timm: must be its architecture',
+    )
+    p.add_argument(
+        '--checkpoint',
+        metavar='PATH',
+        help="a local file (.pth/.bin/.safetensors) of the timm model's state dict, "
+        'for the architecture of --arch or --timm; no download then',
+    )
     p.add_argument('--force', action='store_true', help='replace OUT if it exists')
-    p.add_argument('--list-archs', action='store_true',
-                   help='print every architecture, its backbone config and the ImageNet weights '
-                   'timm has for it (read offline from timm\'s registry), and exit')
+    p.add_argument(
+        '--list-archs',
+        action='store_true',
+        help='print every architecture, its backbone config and the ImageNet weights '
+        "timm has for it (read offline from timm's registry), and exit",
+    )
     args = p.parse_args(argv)
     if not args.list_archs:
         if args.base is None or args.out is None:
@@ -76,21 +100,31 @@ def parse_args(argv=None):
         if args.checkpoint is not None:
             require_file(TOOL, args.checkpoint, '--checkpoint')
         if args.timm is None and args.arch is None:
-            die(TOOL, 'give --timm NAME (the weights; it implies the architecture) or --arch '
+            die(
+                TOOL,
+                'give --timm NAME (the weights; it implies the architecture) or --arch '
                 'ARCH (untrained, or with --checkpoint a local timm file); --list-archs lists '
-                'them')
+                'them',
+            )
     return args
 
 
 def main(argv=None):
     args = parse_args(argv)
     from se_backbones.twin import TwinError, arch_table, make_se_config
+
     if args.list_archs:
         print('\n'.join(arch_table()))
         return None
     try:
-        twin = make_se_config(args.base, args.out, arch=args.arch, timm=args.timm,
-                              checkpoint=args.checkpoint, overwrite=args.force)
+        twin = make_se_config(
+            args.base,
+            args.out,
+            arch=args.arch,
+            timm=args.timm,
+            checkpoint=args.checkpoint,
+            overwrite=args.force,
+        )
     except TwinError as error:
         die(TOOL, as_flags(str(error)))
     print('\n'.join(map(as_flags, twin.report())))

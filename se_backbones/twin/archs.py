@@ -1,6 +1,7 @@
 """Our architecture names (``se_r50``, ``se_x101_64x4d``, ``eca_r50d``, ``legacy_se_r101``:
 timm's SE names shortened), the ImageNet weights timm has for each, and what the weights
 decide (normalisation, stage widths, blocks)."""
+
 import difflib
 import functools
 
@@ -18,10 +19,10 @@ def arch_of_timm(name):
     """
     arch = timm_arch(name)
     prefix = 'legacy_' if arch.startswith('legacy_') else ''
-    rest = arch[len(prefix):]
+    rest = arch[len(prefix) :]
     for timm_stem, ours in (('seresnext', 'se_x'), ('seresnet', 'se_r'), ('ecaresnet', 'eca_r')):
         if rest.startswith(timm_stem):
-            return prefix + ours + rest[len(timm_stem):]
+            return prefix + ours + rest[len(timm_stem) :]
     return arch  # senet154, legacy_senet154
 
 
@@ -51,6 +52,7 @@ def timm_weights():
     """timm architecture -> its pretrained tags (``'seresnet50.a1_in1k'``, ...), read from
     timm's registry (no network); ``[]`` where timm has none (``seresnet18``: untrained)."""
     import timm
+
     tags = {arch: [] for arch in TIMM_ARCHS}
     for name in timm.list_pretrained():
         arch = name.split('.', 1)[0]
@@ -74,11 +76,15 @@ def describe(timm_name_arch):
 def arch_table():
     """Lines of a markdown table: each architecture, its backbone config and timm's weights."""
     weights = timm_weights()
-    lines = ['| --arch | timm architecture | backbone | timm ImageNet weights (--timm) |',
-             '|---|---|---|---|']
+    lines = [
+        '| --arch | timm architecture | backbone | timm ImageNet weights (--timm) |',
+        '|---|---|---|---|',
+    ]
     for ours, arch in ARCHS.items():
-        lines.append(f'| {ours} | {arch} | {describe(arch)} | '
-                     f'{", ".join(weights[arch]) or "none (untrained)"} |')
+        lines.append(
+            f'| {ours} | {arch} | {describe(arch)} | '
+            f'{", ".join(weights[arch]) or "none (untrained)"} |'
+        )
     return lines
 
 
@@ -87,8 +93,11 @@ def similar_with_weights(arch):
     architectures of the same depth that have timm weights."""
     weights = timm_weights()
     depth = backbone_cfg_from_timm(ARCHS[arch])['depth']
-    same = [f'{a} ({weights[t][0]})' for a, t in ARCHS.items()
-            if weights[t] and backbone_cfg_from_timm(t)['depth'] == depth]
+    same = [
+        f'{a} ({weights[t][0]})'
+        for a, t in ARCHS.items()
+        if weights[t] and backbone_cfg_from_timm(t)['depth'] == depth
+    ]
     return f'; with weights at depth {depth}: {", ".join(same)}' if same else ''
 
 
@@ -101,8 +110,9 @@ def with_widths(widths, limit=3):
         'legacy_se_r18, legacy_se_r34'
     """
     weights = timm_weights()
-    fits = [a for a, t in ARCHS.items() if weights[t]
-            and stage_widths(t, len(widths)) == list(widths)]
+    fits = [
+        a for a, t in ARCHS.items() if weights[t] and stage_widths(t, len(widths)) == list(widths)
+    ]
     return ', '.join(fits[:limit]) or 'none'
 
 
@@ -114,6 +124,7 @@ def normalisation(model_name):
         ([123.675, 116.28, 103.53], [58.395, 57.12, 57.375])
     """
     from timm.models import get_pretrained_cfg
+
     cfg = get_pretrained_cfg(model_name) or get_pretrained_cfg(timm_arch(model_name))
     if cfg is None:
         raise TwinError(f'timm has no pretrained_cfg for {model_name!r}')
@@ -128,6 +139,7 @@ def blocks(timm_name_arch):
         (('SEResNet', 1, (2, 2, 2, 2)), ('SENet154', 4, (3, 8, 36, 3)))
     """
     from ..registry import MODELS
+
     cfg = backbone_cfg_from_timm(timm_name_arch)
     block, counts = MODELS.get(cfg['type']).arch_settings[cfg['depth']]
     return cfg['type'].split('.')[-1], block.expansion, tuple(counts)

@@ -1,5 +1,6 @@
 """The base config: where it is (a path or a toolkit name), loading it, its toolkit, and its
 backbone with the class defaults filled in."""
+
 import difflib
 import importlib
 import importlib.util
@@ -32,19 +33,25 @@ def base_path(base):
         return base
     package, _, rel = base.partition('::')
     if package not in TOOLKITS:
-        raise TwinError(f'base config {base!r}: the scope must be one of '
-                        f'{", ".join(t + "::" for t in TOOLKITS)}')
+        raise TwinError(
+            f'base config {base!r}: the scope must be one of '
+            f'{", ".join(t + "::" for t in TOOLKITS)}'
+        )
     root = toolkit_root(package)
     if root is None:
         raise TwinError(f'base config {base!r}: {package} is not installed')
     path = osp.join(root, rel)
     if not osp.isfile(path):
         folder = osp.dirname(path)
-        close = (difflib.get_close_matches(osp.basename(rel), os.listdir(folder), n=2)
-                 if osp.isdir(folder) else [])
+        close = (
+            difflib.get_close_matches(osp.basename(rel), os.listdir(folder), n=2)
+            if osp.isdir(folder)
+            else []
+        )
         hint = f'; similar: {", ".join(close)}' if close else ''
-        raise TwinError(f'base config {base!r}: {package} has no config {rel!r} '
-                        f'(looked in {root}){hint}')
+        raise TwinError(
+            f'base config {base!r}: {package} has no config {rel!r} (looked in {root}){hint}'
+        )
     return path
 
 
@@ -68,13 +75,15 @@ def toolkit_name(path):
 def load_base(base):
     """The base as MMEngine loads it; a TwinError with what MMEngine said if it cannot."""
     from mmengine.config import Config
+
     path = base_path(base)
     try:
         return Config.fromfile(path)
     except Exception as error:  # a broken base: one line, what Config said
         reason = ' '.join(str(error).split())[:300]
-        raise TwinError(f'cannot load base config {base!r}: {type(error).__name__}: '
-                        f'{reason}') from error
+        raise TwinError(
+            f'cannot load base config {base!r}: {type(error).__name__}: {reason}'
+        ) from error
 
 
 def toolkit_of(cfg, base):
@@ -82,8 +91,10 @@ def toolkit_of(cfg, base):
     uses (its ``default_scope``, else its name's)."""
     scope = cfg.get('default_scope') or (base.partition('::')[0] if '::' in base else None)
     if scope not in TOOLKITS:
-        raise TwinError(f'base config {base!r}: default_scope is {scope!r}, not one of '
-                        f'{", ".join(TOOLKITS)} (the toolkit decides the backbone classes)')
+        raise TwinError(
+            f'base config {base!r}: default_scope is {scope!r}, not one of '
+            f'{", ".join(TOOLKITS)} (the toolkit decides the backbone classes)'
+        )
     if scope == 'mmpretrain' and importlib.util.find_spec('mmpretrain') is None:
         raise TwinError('mmpretrain is not installed (pip install se_backbones[mmpretrain])')
     return scope
@@ -111,8 +122,10 @@ def class_defaults(cls):
 
 # The base backbones that map; the V1c/V1d variants imply their stem and downsampling.
 MAPPABLE = ('ResNet', 'ResNetV1c', 'ResNetV1d', 'ResNeXt')
-IMPLIED = {'ResNetV1c': dict(deep_stem=True, avg_down=False),
-           'ResNetV1d': dict(deep_stem=True, avg_down=True)}
+IMPLIED = {
+    'ResNetV1c': dict(deep_stem=True, avg_down=False),
+    'ResNetV1d': dict(deep_stem=True, avg_down=True),
+}
 
 
 def effective_backbone(scope, backbone, where='model.backbone'):
@@ -123,9 +136,11 @@ def effective_backbone(scope, backbone, where='model.backbone'):
     if short_type not in MAPPABLE:
         if isinstance(type_name, str) and type_name.startswith('se_backbones.'):
             raise TwinError(f'{where}.type is {type_name!r}: the base is already an SE model')
-        raise TwinError(f'{where}.type is {type_name!r}, not one of {", ".join(MAPPABLE)}: '
-                        'only a ResNet-family backbone maps to an SE-ResNet (its stages, widths '
-                        'and training settings)')
+        raise TwinError(
+            f'{where}.type is {type_name!r}, not one of {", ".join(MAPPABLE)}: '
+            'only a ResNet-family backbone maps to an SE-ResNet (its stages, widths '
+            'and training settings)'
+        )
     cls = importlib.import_module(f'{scope}.registry').MODELS.get(type_name)
     if cls is None:
         raise TwinError(f'{where}.type {type_name!r} is not registered in {scope}')

@@ -35,17 +35,22 @@ def short(value):
         ('Pretrained(torchvision://resnet50)', '[1, 2]')
     """
     if isinstance(value, dict) and 'type' in value and len(value) <= 4:
-        inner = ', '.join(f'{v}' if k in ('checkpoint', 'model_name') else f'{k}={v!r}'
-                          for k, v in value.items() if k != 'type')
+        inner = ', '.join(
+            f'{v}' if k in ('checkpoint', 'model_name') else f'{k}={v!r}'
+            for k, v in value.items()
+            if k != 'type'
+        )
         return f'{value["type"]}({inner})'
     return repr(plain(value))
 
 
 def same(a, b):
     """Equal as config values (a tuple equals the list of its items)."""
+
     def norm(v):
         v = plain(v)
         return list(map(norm, v)) if isinstance(v, (list, tuple)) else v
+
     return norm(a) == norm(b)
 
 
@@ -115,8 +120,10 @@ class Twin:
         lines = [f'SE twin of {self.base}: {self.arch}{weights}']
         lines += [f'  {c}' for c in self.changes]
         if self.kept:
-            lines.append('  kept from the base backbone: '
-                         + ', '.join(f'{k}={short(v)}' for k, v in self.kept.items()))
+            lines.append(
+                '  kept from the base backbone: '
+                + ', '.join(f'{k}={short(v)}' for k, v in self.kept.items())
+            )
         lines += [f'  note: {n}' for n in self.notes]
         if self.path:
             lines.append(f'wrote {self.path}')

@@ -1,5 +1,6 @@
 """What every rule reads: the base config (plain dicts), its toolkit and the target, and the
 values derived from them (the base backbone's settings, the widths before and after)."""
+
 from typing import NamedTuple
 
 from ..weights.timm_archs import backbone_cfg_from_timm, resnet_widths, stage_widths
@@ -11,6 +12,7 @@ class Context(NamedTuple):
     """The input of every rule: ``cfg`` (the base config as plain dicts), ``scope`` (its
     toolkit), ``target`` (a :class:`~se_backbones.twin.weights.Target`) and ``base`` (its
     name, for messages)."""
+
     cfg: dict
     scope: str
     target: Target
@@ -38,8 +40,9 @@ class Context(NamedTuple):
         after, and the base's widths at every stage."""
         _, old = self.old_backbone()
         num_stages = old.get('num_stages', 4)
-        before = resnet_widths(old['depth'], old.get('base_channels', 64), old.get('expansion'),
-                               num_stages)
+        before = resnet_widths(
+            old['depth'], old.get('base_channels', 64), old.get('expansion'), num_stages
+        )
         after = stage_widths(self.target.timm_arch, num_stages)
         indices = old['out_indices']
         indices = [indices] if isinstance(indices, int) else list(indices)
@@ -55,5 +58,6 @@ def context(model, scope='mmdet', arch='se_r18', model_name=None, checkpoint=Non
         ([256, 512, 1024, 2048], [64, 128, 256, 512])
     """
     from .archs import resolve_arch
+
     target = Target(arch, resolve_arch(arch), model_name, checkpoint)
     return Context(dict(top, model=model), scope, target)

@@ -1,7 +1,8 @@
 """:func:`make_se_config`: the rules run on the base config, in order."""
+
 import os.path as osp
 
-from . import rules_backbone, rules_model
+from . import rules_backbone, rules_init, rules_model
 from .base import load_base, toolkit_of
 from .changes import Change, Twin, TwinError, plain
 from .context import Context
@@ -10,9 +11,17 @@ from .weights import choose_target
 from .widths import widths
 
 #: The rules, in the order their changes are reported: each maps a Context to Changes.
-RULES = (rules_backbone.refuse_c4_layout, rules_backbone.architecture, rules_backbone.kept,
-         rules_backbone.kept_fit_target, rules_backbone.init, rules_backbone.frozen_note,
-         widths, rules_model.preprocessor, rules_model.plain_model_weights)
+RULES = (
+    rules_backbone.refuse_c4_layout,
+    rules_backbone.architecture,
+    rules_backbone.kept,
+    rules_backbone.kept_fit_target,
+    rules_init.init,
+    rules_init.frozen_note,
+    widths,
+    rules_model.preprocessor,
+    rules_model.plain_model_weights,
+)
 
 
 def check_out(base, out, overwrite):
@@ -53,9 +62,11 @@ def make_se_config(base, out=None, arch=None, timm=None, checkpoint=None, overwr
     scope = toolkit_of(cfg, base)
     model = cfg.get('model')
     if not isinstance(model, dict) or not isinstance(model.get('backbone'), dict):
-        raise TwinError(f'base config {base!r} has no model.backbone dict (a wrapper model, '
-                        'e.g. a semi-supervised teacher/student, or a backbone set otherwise); '
-                        'not mapped')
+        raise TwinError(
+            f'base config {base!r} has no model.backbone dict (a wrapper model, '
+            'e.g. a semi-supervised teacher/student, or a backbone set otherwise); '
+            'not mapped'
+        )
     ctx = Context({key: plain(cfg.get(key)) for key in cfg.keys()}, scope, target, base)
     items = [Change.note(n) for n in notes]
     for rule in RULES:

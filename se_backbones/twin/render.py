@@ -1,6 +1,7 @@
 """The twin as a config file: its ``_base_`` (portable: a toolkit config by its ``pkg::``
 name), the overrides the Changes write, formatted as Python, and written only once MMEngine
 has loaded it."""
+
 import os
 import os.path as osp
 import tempfile
@@ -39,8 +40,12 @@ def base_reference(base, out):
     if inheritable(name):
         return name, []
     path = osp.abspath(base_path(name))
-    return path, [Change.note(f'MMEngine cannot inherit {name!r} by name (a dot in a folder '
-                              f'name): _base_ is its file, {path}')]
+    return path, [
+        Change.note(
+            f'MMEngine cannot inherit {name!r} by name (a dot in a folder '
+            f'name): _base_ is its file, {path}'
+        )
+    ]
 
 
 def overrides(items):
@@ -69,12 +74,16 @@ def render(ctx, items, base):
     if 'se_backbones' not in imports:
         imports.append('se_backbones')
     top, model = overrides(items)
-    lines = [f'# SE twin of {ctx.base}: {t.arch}'
-             + (f', timm weights {t.model_name}' if t.pretrained else ' (untrained)'),
-             '# written by se_backbones.twin.make_se_config (tools/make_se_config.py); changes:']
+    lines = [
+        f'# SE twin of {ctx.base}: {t.arch}'
+        + (f', timm weights {t.model_name}' if t.pretrained else ' (untrained)'),
+        '# written by se_backbones.twin.make_se_config (tools/make_se_config.py); changes:',
+    ]
     lines += [f'#   {c}' for c in items if c.shown]
-    lines += [f'_base_ = {base!r}',
-              f'custom_imports = dict(imports={imports!r}, allow_failed_imports=False)']
+    lines += [
+        f'_base_ = {base!r}',
+        f'custom_imports = dict(imports={imports!r}, allow_failed_imports=False)',
+    ]
     lines += [f'{key} = {fmt(value, 0, len(key) + 3)}' for key, value in top.items()]
     lines.append(f'model = {fmt(model, 0, 8)}')
     return '\n'.join(lines) + '\n'
@@ -90,16 +99,14 @@ def fmt(value, indent, used=0, width=96):
         "dict(a=(1,), b=[None, 'x'])"
     """
     one = _fmt_line(value)
-    if (len(one) + indent + used <= width or not isinstance(value, (dict, list, tuple))
-            or not value):
+    if len(one) + indent + used <= width or not isinstance(value, (dict, list, tuple)) or not value:
         return one
     pad = ' ' * (indent + 4)
     if isinstance(value, dict):
         if all(isinstance(k, str) and k.isidentifier() for k in value):
             items = [f'{pad}{k}={fmt(v, indent + 4, len(k) + 1)}' for k, v in value.items()]
             return 'dict(\n' + ',\n'.join(items) + ')'
-        items = [f'{pad}{k!r}: {fmt(v, indent + 4, len(repr(k)) + 2)}'
-                 for k, v in value.items()]
+        items = [f'{pad}{k!r}: {fmt(v, indent + 4, len(repr(k)) + 2)}' for k, v in value.items()]
         return '{\n' + ',\n'.join(items) + '}'
     open_, close = ('[', ']') if isinstance(value, list) else ('(', ')')
     items = [f'{pad}{fmt(v, indent + 4)}' for v in value]
@@ -124,6 +131,7 @@ def write_checked(text, out):
     """Write ``text`` to ``out`` only if MMEngine loads it (a temporary file next to it first,
     so relative ``_base_`` paths resolve as they will); folders made for it go again if not."""
     from mmengine.config import Config
+
     folder = osp.dirname(osp.abspath(out))
     created, parent = [], folder
     while not osp.isdir(parent):
@@ -142,8 +150,9 @@ def write_checked(text, out):
             Config.fromfile(tmp)
         except Exception as error:
             reason = ' '.join(str(error).split())[:300]
-            raise TwinError(f'the twin does not load ({type(error).__name__}: {reason}); '
-                            'nothing written') from error
+            raise TwinError(
+                f'the twin does not load ({type(error).__name__}: {reason}); nothing written'
+            ) from error
         os.replace(tmp, out)
         written = True
     finally:

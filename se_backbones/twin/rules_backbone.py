@@ -2,6 +2,7 @@
 :class:`~.changes.Change` s of ``model.backbone`` (or raises a TwinError naming why the base
 cannot be mapped). ``model.backbone`` is replaced (``_delete_=True``): the architecture comes
 from the target, the training settings from the base."""
+
 from ..checks import check_block_options, error_class, resnet_defaults
 from .archs import blocks
 from .base import class_defaults
@@ -9,12 +10,37 @@ from .changes import KEPT, SET, Change, TwinError
 
 WHERE = 'model.backbone'
 # Kept from the base: how the backbone is trained and where it samples, not what it is.
-KEEP = ('num_stages', 'strides', 'dilations', 'out_indices', 'frozen_stages', 'conv_cfg',
-        'norm_cfg', 'norm_eval', 'contract_dilation', 'multi_grid', 'dcn', 'stage_with_dcn',
-        'plugins', 'with_cp', 'zero_init_residual', 'in_channels')
+KEEP = (
+    'num_stages',
+    'strides',
+    'dilations',
+    'out_indices',
+    'frozen_stages',
+    'conv_cfg',
+    'norm_cfg',
+    'norm_eval',
+    'contract_dilation',
+    'multi_grid',
+    'dcn',
+    'stage_with_dcn',
+    'plugins',
+    'with_cp',
+    'zero_init_residual',
+    'in_channels',
+)
 # Taken from the target architecture (the weights decide them), or replaced.
-FROM_ARCH = ('depth', 'style', 'deep_stem', 'avg_down', 'stem_channels', 'base_channels',
-             'groups', 'base_width', 'width_per_group', 'expansion')
+FROM_ARCH = (
+    'depth',
+    'style',
+    'deep_stem',
+    'avg_down',
+    'stem_channels',
+    'base_channels',
+    'groups',
+    'base_width',
+    'width_per_group',
+    'expansion',
+)
 REPLACED = ('type', 'init_cfg', 'pretrained', '_scope_')
 # Base arguments without a counterpart that are harmless at these values.
 DROPPABLE = {'drop_path_rate': (0, 0.0)}
@@ -23,6 +49,7 @@ BATCH_NORMS = ('BN', 'SyncBN', 'BN2d', 'MMSyncBN', 'TorchSyncBN')
 
 def our_defaults(ctx):
     from ..registry import MODELS
+
     return class_defaults(MODELS.get(ctx.target_cfg()['type']))
 
 
@@ -33,7 +60,8 @@ def refuse_c4_layout(ctx):
         raise TwinError(
             f'model.roi_head.shared_head is {roi["shared_head"].get("type")!r}, a plain ResNet '
             "stage run on the backbone's last output (C4 layout): its layers and weights are the "
-            "base ResNet's; not mapped (use an FPN config)")
+            "base ResNet's; not mapped (use an FPN config)"
+        )
     return []
 
 
@@ -48,27 +76,44 @@ def architecture(ctx):
     why = f"{ctx.target.timm_arch}'s architecture: the weights decide it"
     ref = {**ours, 'groups': 1, **written, 'expansion': blocks(ctx.target.timm_arch)[1]}
     shown = {'type': (explicit.get('type'), f'{ctx.target.arch}, {why}')}
-    shown.update({k: (old.get(k), why) for k in ('depth', 'style', 'deep_stem', 'avg_down')
-                  if old.get(k) != ref.get(k)})
+    shown.update(
+        {
+            k: (old.get(k), why)
+            for k in ('depth', 'style', 'deep_stem', 'avg_down')
+            if old.get(k) != ref.get(k)
+        }
+    )
     if old.get('deep_stem') and ref.get('deep_stem'):
         stems = [b.get('stem_channels') or b.get('base_channels', 64) for b in (old, ref)]
         if stems[0] != stems[1]:
             shown['stem_channels'] = (stems[0], why)
-    shown.update({k: (explicit[k], why) for k in ('base_channels', 'expansion')
-                  if k in explicit and explicit[k] != ref.get(k)})
+    shown.update(
+        {
+            k: (explicit[k], why)
+            for k in ('base_channels', 'expansion')
+            if k in explicit and explicit[k] != ref.get(k)
+        }
+    )
     if base_type != 'ResNeXt' and 'groups' in written:
         shown['groups'] = (1, why)
     if base_type == 'ResNeXt':
         grouped = {k: old[k] for k in ('groups', 'base_width', 'width_per_group') if k in old}
         if 'groups' not in written:
-            shown['groups'] = (grouped.get('groups'), f'{why} ({ctx.target.arch} has no grouped '
-                               'convs)')
+            shown['groups'] = (
+                grouped.get('groups'),
+                f'{why} ({ctx.target.arch} has no grouped convs)',
+            )
         for key, value in grouped.items():
             other = 'base_width' if key == 'width_per_group' else key
             if 'groups' in written and written.get(other) != value:
                 shown[key] = (value, why)
-    shown.update({k: (ours.get(k), why) for k in ('stem_pool_cfg', 'se_cfg', 'act_before_se')
-                  if k in written})  # the base's layers are our defaults' (ResNet's, no SE)
+    shown.update(
+        {
+            k: (ours.get(k), why)
+            for k in ('stem_pool_cfg', 'se_cfg', 'act_before_se')
+            if k in written
+        }
+    )  # the base's layers are our defaults' (ResNet's, no SE)
     changes = [Change(f'{WHERE}._delete_', None, True, 'the base backbone is replaced', SET)]
     for key, value in written.items():
         if key in shown:
@@ -76,8 +121,10 @@ def architecture(ctx):
             changes.append(Change(f'{WHERE}.{key}', before, value, reason))
         else:
             changes.append(Change(f'{WHERE}.{key}', old.get(key), value, why, SET))
-    changes += [Change(f'{WHERE}.{k}', before, ref.get(k), reason, write=False)
-                for k, (before, reason) in shown.items()]
+    changes += [
+        Change(f'{WHERE}.{k}', before, ref.get(k), reason, write=False)
+        for k, (before, reason) in shown.items()
+    ]
     return changes
 
 
@@ -93,14 +140,21 @@ def kept(ctx):
     """The base's training settings (:data:`KEEP`); a base argument that is neither kept nor
     decided by the architecture is refused."""
     explicit = ctx.backbone
-    unknown = [k for k in explicit if k not in KEEP + FROM_ARCH + REPLACED
-               and not (k in DROPPABLE and explicit[k] in DROPPABLE[k])]
+    unknown = [
+        k
+        for k in explicit
+        if k not in KEEP + FROM_ARCH + REPLACED
+        and not (k in DROPPABLE and explicit[k] in DROPPABLE[k])
+    ]
     if unknown:
         raise TwinError(
             f'{WHERE}: {", ".join(f"{k}={explicit[k]!r}" for k in unknown)} has no counterpart '
-            f'in se_backbones.{ctx.target_cfg()["type"].split(".")[-1]}; not mapped')
-    return [Change(f'{WHERE}.{k}', v, v, 'kept from the base', KEPT)
-            for k, v in kept_values(ctx).items()]
+            f'in se_backbones.{ctx.target_cfg()["type"].split(".")[-1]}; not mapped'
+        )
+    return [
+        Change(f'{WHERE}.{k}', v, v, 'kept from the base', KEPT)
+        for k, v in kept_values(ctx).items()
+    ]
 
 
 def kept_fit_target(ctx):
@@ -122,61 +176,22 @@ def kept_fit_target(ctx):
     untrained = f'arch={ctx.target.arch} without timm and checkpoint maps it untrained'
     norm = (a['norm_cfg'] or {}).get('type', 'BN')
     conv = (a['conv_cfg'] or {}).get('type', 'Conv2d')
-    for bad, what in ((num_stages != 4, f"num_stages={num_stages}; timm's weights have 4 stages"),
-                      (a['in_channels'] != 3, f"in_channels={a['in_channels']}; timm's weights "
-                       'take 3-channel images'),
-                      (norm not in BATCH_NORMS, f"norm_cfg type {norm!r}; timm's weights are "
-                       'BatchNorm (weights and running statistics)'),
-                      (conv not in ('Conv', 'Conv2d'), f"conv_cfg type {conv!r}; timm's weights "
-                       'were trained with plain convolutions')):
+    for bad, what in (
+        (num_stages != 4, f"num_stages={num_stages}; timm's weights have 4 stages"),
+        (
+            a['in_channels'] != 3,
+            f"in_channels={a['in_channels']}; timm's weights take 3-channel images",
+        ),
+        (
+            norm not in BATCH_NORMS,
+            f"norm_cfg type {norm!r}; timm's weights are "
+            'BatchNorm (weights and running statistics)',
+        ),
+        (
+            conv not in ('Conv', 'Conv2d'),
+            f"conv_cfg type {conv!r}; timm's weights were trained with plain convolutions",
+        ),
+    ):
         if bad:
             raise TwinError(f'{WHERE}: {what}: {untrained}')
     return []
-
-
-def init(ctx):
-    """``init_cfg``: TimmPretrained of the target's weights (a local file, or timm's with
-    ``missing_ok``), or None untrained."""
-    t, explicit = ctx.target, ctx.backbone
-    if not t.pretrained:
-        new, reason = None, 'no weights for arch alone: the backbone starts untrained'
-    else:
-        new = dict(type='se_backbones.TimmPretrained', model_name=t.model_name)
-        if t.checkpoint:
-            new['checkpoint'], reason = t.checkpoint, f'{t.model_name} weights from the local file'
-        else:
-            new['missing_ok'], reason = True, ('ImageNet SE weights from timm; missing_ok: '
-                                               'offline, training continues from the default '
-                                               'init (logged)')
-    changes = [Change(f'{WHERE}.init_cfg', explicit.get('init_cfg'), new, reason)]
-    if explicit.get('pretrained'):
-        changes.append(Change(f'{WHERE}.pretrained', explicit['pretrained'], None,
-                              'plain-ResNet weights; init_cfg takes over', write=False))
-    return changes
-
-
-def frozen_note(ctx):
-    """A note when the base freezes parts of the backbone that may start untrained."""
-    t = ctx.target
-    if t.checkpoint:
-        return []
-    a = dict(our_defaults(ctx), **kept_values(ctx))
-    norm = a.get('norm_cfg') or {}
-    frozen = [(f'frozen_stages={a["frozen_stages"]}', 'frozen_stages=-1')
-              if a.get('frozen_stages', -1) >= 0 else None,
-              ('norm_eval=True', 'norm_eval=False') if a.get('norm_eval') else None,
-              ('norm_cfg.requires_grad=False', 'norm_cfg.requires_grad=True')
-              if norm.get('requires_grad') is False else None]
-    frozen = [f for f in frozen if f]
-    if not frozen:
-        return []
-    what = ', '.join(f[0] for f in frozen)
-    fix = ', '.join(f[1] for f in frozen)
-    if not t.pretrained:
-        return [Change.note(f'the base freezes parts of its backbone ({what}), settings made for '
-                            'pretrained weights: untrained, those parts keep their random init '
-                            f'(set {fix} to train them)')]
-    return [Change.note(f'the base freezes parts of its backbone ({what}): if timm cannot provide '
-                        'the weights (offline, not cached), missing_ok trains on from random '
-                        'init with those parts frozen; pass the weights file with '
-                        f'checkpoint=PATH, or set {fix}')]

@@ -1,13 +1,15 @@
 """The model rules besides the backbone and the widths: the data preprocessor's
 normalisation (timm's) and checkpoints of the plain model that would overwrite the SE
 weights. Each is a pure function of a :class:`~.context.Context` returning Changes."""
+
 from .archs import normalisation
 from .changes import Change, TwinError, same
 
 # Data preprocessors' colour-order key per toolkit, when the base does not name one.
 RGB_KEY = {'mmdet': 'bgr_to_rgb', 'mmseg': 'bgr_to_rgb', 'mmpretrain': 'to_rgb'}
-PLAIN_MODEL = "a checkpoint of the base model (plain ResNet backbone): it would overwrite the " \
-              'SE weights'
+PLAIN_MODEL = (
+    'a checkpoint of the base model (plain ResNet backbone): it would overwrite the SE weights'
+)
 
 
 def preprocessor(ctx):
@@ -19,19 +21,26 @@ def preprocessor(ctx):
     mean, std = normalisation(t.model_name)
     reason = f'timm {t.model_name} pretrained_cfg mean/std x 255'
     changes, found = [], False
-    for where, holder in (('model.data_preprocessor', ctx.model.get('data_preprocessor')),
-                          ('data_preprocessor', ctx.cfg.get('data_preprocessor'))):
+    for where, holder in (
+        ('model.data_preprocessor', ctx.model.get('data_preprocessor')),
+        ('data_preprocessor', ctx.cfg.get('data_preprocessor')),
+    ):
         if not isinstance(holder, dict):
             continue
         found = True
         key = next((k for k in ('bgr_to_rgb', 'to_rgb') if k in holder), RGB_KEY[ctx.scope])
-        for name, value, why in (('mean', mean, reason), ('std', std, reason),
-                                 (key, True, "timm's weights take RGB input")):
+        for name, value, why in (
+            ('mean', mean, reason),
+            ('std', std, reason),
+            (key, True, "timm's weights take RGB input"),
+        ):
             if not same(holder.get(name), value):
                 changes.append(Change(f'{where}.{name}', holder.get(name), value, why))
     if not found:
-        raise TwinError('the base has no data_preprocessor (model.data_preprocessor or a '
-                        "top-level one) to set the weights' normalisation in; not mapped")
+        raise TwinError(
+            'the base has no data_preprocessor (model.data_preprocessor or a '
+            "top-level one) to set the weights' normalisation in; not mapped"
+        )
     return changes
 
 
@@ -40,9 +49,14 @@ def plain_model_weights(ctx):
     ``load_from``: None."""
     model, changes = ctx.model, []
     if model.get('pretrained'):
-        changes.append(Change('model.pretrained', model['pretrained'], None,
-                              'plain-ResNet weights the model would hand to the backbone over '
-                              'its init_cfg'))
+        changes.append(
+            Change(
+                'model.pretrained',
+                model['pretrained'],
+                None,
+                'plain-ResNet weights the model would hand to the backbone over its init_cfg',
+            )
+        )
     init = model.get('init_cfg')
     if isinstance(init, dict) and init.get('type') == 'Pretrained':
         changes.append(Change('model.init_cfg', init, None, PLAIN_MODEL))

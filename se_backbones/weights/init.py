@@ -13,6 +13,7 @@ from .timm_archs import timm_arch
 def timm_pretrained_state_dict(model_name):
     """The pretrained weights timm has for ``model_name`` (its cache, else a download)."""
     import timm
+
     try:
         return timm.create_model(model_name, pretrained=True).state_dict()
     except Exception as error:  # offline, not cached, no such tag: one actionable message
@@ -21,7 +22,8 @@ def timm_pretrained_state_dict(model_name):
             f'TimmPretrained: timm could not provide pretrained weights for {model_name!r} '
             f'({reason}). Offline? Save them where you have a network, e.g. torch.save('
             f"timm.create_model('{model_name}', pretrained=True).state_dict(), 'w.pth'), "
-            f"and pass checkpoint='w.pth' (.pth, .bin or .safetensors).") from error
+            f"and pass checkpoint='w.pth' (.pth, .bin or .safetensors)."
+        ) from error
 
 
 @WEIGHT_INITIALIZERS.register_module()
@@ -67,16 +69,23 @@ class TimmPretrained:
         """The converted weights for ``module``, all checks done, nothing loaded yet; None if
         they are unavailable and ``missing_ok``."""
         arch = timm_arch(self.model_name)
-        have = module.architecture() if hasattr(module, 'architecture') else dict(
-            type=type(module).__name__)
+        have = (
+            module.architecture()
+            if hasattr(module, 'architecture')
+            else dict(type=type(module).__name__)
+        )
         need = reference_backbone(arch).architecture()
-        mismatched = [f'{k}={have.get(k)!r} (needs {v!r})' for k, v in need.items()
-                      if k != 'type' and have.get(k) != v]
+        mismatched = [
+            f'{k}={have.get(k)!r} (needs {v!r})'
+            for k, v in need.items()
+            if k != 'type' and have.get(k) != v
+        ]
         if have['type'] != need['type'] or mismatched:
             raise ValueError(
                 f'TimmPretrained: {have["type"]} is not the architecture of '
                 f'{self.model_name} ({", ".join(mismatched) or need["type"]}); '
-                f'build it from se_backbones.backbone_cfg_from_timm({arch!r})')
+                f'build it from se_backbones.backbone_cfg_from_timm({arch!r})'
+            )
         if self.checkpoint:
             state_dict = load_state_dict_file(self.checkpoint, self.sha256)
         else:
@@ -85,23 +94,35 @@ class TimmPretrained:
             except RuntimeError as error:
                 if not self.missing_ok:
                     raise
-                print_log(f'{error} Continuing WITHOUT pretrained weights (missing_ok=True).',
-                          logger='current', level=logging.WARNING)
+                print_log(
+                    f'{error} Continuing WITHOUT pretrained weights (missing_ok=True).',
+                    logger='current',
+                    level=logging.WARNING,
+                )
                 return None
         converted = convert_timm_state_dict(self.model_name, state_dict, strict=self.strict)
         timm_keys = reference_backbone(arch).state_dict().keys()
         own = module.state_dict()
         added = [k for k in own if k not in timm_keys]  # DCN offsets, plugins, ...: config's
         converted, report = check_state_dict(
-            {k: v for k, v in own.items() if k not in added}, converted,
-            f'TimmPretrained: {self.model_name} does not fit the backbone', self.strict)
+            {k: v for k, v in own.items() if k not in added},
+            converted,
+            f'TimmPretrained: {self.model_name} does not fit the backbone',
+            self.strict,
+        )
         if report:
-            print_log(f'{report} (strict=False: these are skipped, {len(converted)} tensors '
-                      'load)', logger='current', level=logging.WARNING)
+            print_log(
+                f'{report} (strict=False: these are skipped, {len(converted)} tensors load)',
+                logger='current',
+                level=logging.WARNING,
+            )
         if added:
-            print_log(f'TimmPretrained: {len(added)} tensors that the config adds to '
-                      f'{self.model_name} keep the backbone\'s init: {added_keys(added)}',
-                      logger='current', level=logging.INFO)
+            print_log(
+                f'TimmPretrained: {len(added)} tensors that the config adds to '
+                f"{self.model_name} keep the backbone's init: {added_keys(added)}",
+                logger='current',
+                level=logging.INFO,
+            )
         return converted
 
     def load(self, module, state_dict):
@@ -114,8 +135,10 @@ class TimmPretrained:
         self.load(module, self.state_dict_for(module))
 
     def __repr__(self):
-        return (f'TimmPretrained(model_name={self.model_name!r}, checkpoint={self.checkpoint!r}, '
-                f'missing_ok={self.missing_ok}, strict={self.strict})')
+        return (
+            f'TimmPretrained(model_name={self.model_name!r}, checkpoint={self.checkpoint!r}, '
+            f'missing_ok={self.missing_ok}, strict={self.strict})'
+        )
 
 
 def added_keys(keys):
@@ -136,7 +159,10 @@ def added_keys(keys):
 def is_timm_init(cfg):
     """Whether an ``init_cfg`` entry is a :class:`TimmPretrained`."""
     return isinstance(cfg, dict) and cfg.get('type') in (
-        'se_backbones.TimmPretrained', 'TimmPretrained', TimmPretrained)
+        'se_backbones.TimmPretrained',
+        'TimmPretrained',
+        TimmPretrained,
+    )
 
 
 def init_weights_then_timm(module, init_weights):
@@ -154,17 +180,19 @@ def init_weights_then_timm(module, init_weights):
     timm_cfgs = [cfg for cfg in cfgs if is_timm_init(cfg)]
     if not timm_cfgs:
         return init_weights()
-    initializers = [TimmPretrained(**{k: v for k, v in cfg.items() if k != 'type'})
-                    for cfg in timm_cfgs]
+    initializers = [
+        TimmPretrained(**{k: v for k, v in cfg.items() if k != 'type'}) for cfg in timm_cfgs
+    ]
     state_dicts = [init.state_dict_for(module) for init in initializers]
     original = module.init_cfg
     # with only timm entries, the backbone's own default init (as without init_cfg), so that
     # what the timm weights do not cover, or everything with missing_ok offline, starts there
     module.init_cfg = [c for c in cfgs if not is_timm_init(c)] or getattr(
-        module, 'DEFAULT_INIT_CFG', None)
+        module, 'DEFAULT_INIT_CFG', None
+    )
     try:
         init_weights()
     finally:
         module.init_cfg = original
-    for init, state_dict in zip(initializers, state_dicts):
+    for init, state_dict in zip(initializers, state_dicts, strict=True):
         init.load(module, state_dict)  # None: unavailable with missing_ok, already logged

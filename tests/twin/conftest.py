@@ -4,8 +4,11 @@ import pytest
 
 
 def pytest_configure(config):
-    config.addinivalue_line('markers', 'sweep: the full twin sweep over every shipped config '
-                            '(SE_TWIN_SWEEP=1; not in the default run)')
+    config.addinivalue_line(
+        'markers',
+        'sweep: the full twin sweep over every shipped config '
+        '(SE_TWIN_SWEEP=1; not in the default run)',
+    )
 
 
 def pytest_collection_modifyitems(config, items):

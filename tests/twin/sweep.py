@@ -1,5 +1,6 @@
 """The sweep: every config shipped with the installed mmdet, mmseg and mmpretrain, twinned or
 refused with a reason. ``python -m tests.twin.sweep`` prints the counts (docs/se_twin.md)."""
+
 import collections
 import importlib
 import os
@@ -12,8 +13,10 @@ from se_backbones.twin.base import TOOLKITS, toolkit_root
 TARGETS = ('seresnet50.a1_in1k', 'legacy_seresnet18.in1k')
 # Backbone types of the ResNet family besides the four that map (their refusals count as the
 # family's; other backbones are outside the sweep's question).
-FAMILY = re.compile(r"type is '(mm\w+\.)?(ResNeSt|Res2Net|SEResNet|SEResNeXt|DetectoRS_ResNet|"
-                    r"DetectoRS_ResNeXt|TridentResNet|ResNet_CIFAR|ResNetV1c|ResNeXt|ResNet)'")
+FAMILY = re.compile(
+    r"type is '(mm\w+\.)?(ResNeSt|Res2Net|SEResNet|SEResNeXt|DetectoRS_ResNet|"
+    r"DetectoRS_ResNeXt|TridentResNet|ResNet_CIFAR|ResNetV1c|ResNeXt|ResNet)'"
+)
 
 
 def shipped(package):
@@ -26,8 +29,11 @@ def shipped(package):
     for folder, dirs, files in os.walk(root):
         dirs[:] = sorted(d for d in dirs if d not in ('_base_', '__pycache__'))
         rel = os.path.relpath(folder, root)
-        names += [f'{package}::{os.path.normpath(os.path.join(rel, f))}' for f in sorted(files)
-                  if f.endswith('.py')]
+        names += [
+            f'{package}::{os.path.normpath(os.path.join(rel, f))}'
+            for f in sorted(files)
+            if f.endswith('.py')
+        ]
     return names
 
 
@@ -39,14 +45,16 @@ def outcome(kind, message):
     if re.search(r'not one of ResNet', message):
         return bool(FAMILY.search(message)), 'another backbone type'
     for pattern, label in (
-            (r'already an SE model', 'already an SE model'),
-            (r'no model.backbone dict', 'no model.backbone (a wrapper)'),
-            (r'C4 layout', 'C4 layout'), (r"timm's weights", 'a layout timm weights lack'),
-            (r'no counterpart', 'a backbone argument without counterpart'),
-            (r'cannot load base', 'the base does not load'),
-            (r'basic blocks|plugins must|stage_with_dcn must', 'DCN/plugins on basic blocks'),
-            (r'multi_grid', 'multi_grid length'),
-            (r'widths|in_channels|neck|head', 'widths not mapped downstream')):
+        (r'already an SE model', 'already an SE model'),
+        (r'no model.backbone dict', 'no model.backbone (a wrapper)'),
+        (r'C4 layout', 'C4 layout'),
+        (r"timm's weights", 'a layout timm weights lack'),
+        (r'no counterpart', 'a backbone argument without counterpart'),
+        (r'cannot load base', 'the base does not load'),
+        (r'basic blocks|plugins must|stage_with_dcn must', 'DCN/plugins on basic blocks'),
+        (r'multi_grid', 'multi_grid length'),
+        (r'widths|in_channels|neck|head', 'widths not mapped downstream'),
+    ):
         if re.search(pattern, message):
             return label not in ('no model.backbone (a wrapper)', 'the base does not load'), label
     return True, 'other: ' + message[:120]
@@ -81,11 +89,16 @@ def build_model(cfg, scope):
     from mmengine.registry import DefaultScope
 
     from se_backbones.engine.runner import revert_sync_bn
+
     model_cfg = cfg.model
-    if scope == 'mmpretrain' and 'data_preprocessor' not in model_cfg and cfg.get(
-            'data_preprocessor'):
-        model_cfg = dict(model_cfg, data_preprocessor=dict(cfg.data_preprocessor,
-                                                           type='ClsDataPreprocessor'))
+    if (
+        scope == 'mmpretrain'
+        and 'data_preprocessor' not in model_cfg
+        and cfg.get('data_preprocessor')
+    ):
+        model_cfg = dict(
+            model_cfg, data_preprocessor=dict(cfg.data_preprocessor, type='ClsDataPreprocessor')
+        )
     revert_sync_bn(model_cfg)
     with DefaultScope.overwrite_default_scope(scope):
         return importlib.import_module(f'{scope}.registry').MODELS.build(model_cfg)
@@ -97,6 +110,7 @@ def build_and_forward(path, scope, size=256):
     import torch
     from mmengine.config import Config
     from mmengine.registry import DefaultScope
+
     model = build_model(Config.fromfile(path), scope).eval()
     with DefaultScope.overwrite_default_scope(scope):
         image = torch.randint(0, 256, (3, size, size), dtype=torch.uint8)
@@ -104,19 +118,31 @@ def build_and_forward(path, scope, size=256):
             if scope == 'mmpretrain':
                 model(model.data_preprocessor(dict(inputs=[image]))['inputs'], mode='tensor')
             else:
-                model(**model.data_preprocessor(dict(inputs=[image], data_samples=[
-                    sample(scope, size)]), False), mode='predict')
+                model(
+                    **model.data_preprocessor(
+                        dict(inputs=[image], data_samples=[sample(scope, size)]), False
+                    ),
+                    mode='predict',
+                )
     return model
 
 
 def sample(scope, size):
     """A data sample of the toolkit with an image's metainfo."""
-    meta = dict(img_shape=(size, size), ori_shape=(size, size), scale_factor=(1.0, 1.0),
-                img_id=0, pad_shape=(size, size), batch_input_shape=(size, size))
+    meta = dict(
+        img_shape=(size, size),
+        ori_shape=(size, size),
+        scale_factor=(1.0, 1.0),
+        img_id=0,
+        pad_shape=(size, size),
+        batch_input_shape=(size, size),
+    )
     if scope == 'mmdet':
         from mmdet.structures import DetDataSample
+
         return DetDataSample(metainfo=meta)
     from mmseg.structures import SegDataSample
+
     return SegDataSample(metainfo=meta)
 
 
@@ -126,9 +152,12 @@ def main(packages=TOOLKITS, targets=TARGETS):
         for package in packages:
             names = shipped(package)
             family, others = counts(twin_all(names, timm))
-            print(f'{timm} {package}: {len(names)} configs; ResNet family '
-                  f'{sum(family.values())}: {dict(family.most_common())}; outside: '
-                  f'{dict(others.most_common())}', flush=True)
+            print(
+                f'{timm} {package}: {len(names)} configs; ResNet family '
+                f'{sum(family.values())}: {dict(family.most_common())}; outside: '
+                f'{dict(others.most_common())}',
+                flush=True,
+            )
 
 
 if __name__ == '__main__':  # python -m tests.twin.sweep [mmdet|mmseg|mmpretrain] [timm name]

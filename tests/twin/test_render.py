@@ -1,5 +1,6 @@
 """The written twin: portable bases (a toolkit config by its name, other absolute paths as they
 are), so that a moved twin still loads; the overrides the Changes write."""
+
 import shutil
 
 from mmengine.config import Config
@@ -34,12 +35,15 @@ def test_an_absolute_base_stays_absolute_and_the_twin_moves(tmp_path):
 
 
 def test_overrides_write_each_change_at_its_path():
-    top, model = overrides([
-        Change('model.backbone._delete_', None, True, 'replaced', 'set'),
-        Change('model.backbone.depth', 50, 18, 'arch'),
-        Change('model.backbone.groups', 32, 1, 'arch', write=False),
-        Change('model.neck[0].in_channels', [2], [1], 'w', write=('model.neck', [dict(a=1)])),
-        Change.note('a note'),
-        Change('load_from', 'x.pth', None, 'plain')])
+    top, model = overrides(
+        [
+            Change('model.backbone._delete_', None, True, 'replaced', 'set'),
+            Change('model.backbone.depth', 50, 18, 'arch'),
+            Change('model.backbone.groups', 32, 1, 'arch', write=False),
+            Change('model.neck[0].in_channels', [2], [1], 'w', write=('model.neck', [dict(a=1)])),
+            Change.note('a note'),
+            Change('load_from', 'x.pth', None, 'plain'),
+        ]
+    )
     assert top == {'load_from': None}
     assert model == {'backbone': {'_delete_': True, 'depth': 18}, 'neck': [{'a': 1}]}

@@ -5,6 +5,7 @@ downstream) or refused with a TwinError. ``SE_TWIN_SWEEP=1`` runs every shipped 
 targets, builds and runs each twin, and trains 20 sampled twins (detectors, segmentors,
 classifiers) one toy step with weights from a local timm checkpoint (a randomized legacy
 SE-ResNet-18), starting from the file's weights. See :mod:`tests.twin.sweep`."""
+
 import collections
 import os
 
@@ -52,8 +53,9 @@ def test_the_sample_spans_the_three_toolkits():
 
 @pytest.mark.sweep  # 20 train steps: 4-10 minutes on 2 CPU cores
 @pytest.mark.parametrize('base', SAMPLE)
-def test_a_sampled_twin_trains_a_step_with_the_checkpoints_weights(base, legacy_r18, toy_root,
-                                                                   tmp_path):
+def test_a_sampled_twin_trains_a_step_with_the_checkpoints_weights(
+    base, legacy_r18, toy_root, tmp_path
+):
     out = str(tmp_path / 'twin.py')
     make_se_config(base, out, timm='legacy_seresnet18.in1k', checkpoint=legacy_r18)
     runner, probe = train_step(out, base.split('::')[0], tmp_path, toy_root)
@@ -72,8 +74,7 @@ def test_every_25th_shipped_config_is_twinned_or_refused_with_a_reason(package, 
 @pytest.mark.sweep
 @pytest.mark.parametrize('timm', TARGETS)
 @pytest.mark.parametrize('package', TOOLKITS)
-def test_every_shipped_resnet_config_is_twinned_or_refused_with_a_reason(package, timm,
-                                                                         tmp_path):
+def test_every_shipped_resnet_config_is_twinned_or_refused_with_a_reason(package, timm, tmp_path):
     names = shipped(package)
     results = twin_all(names, timm, str(tmp_path))  # any other exception fails the test
     family, _ = counts(results)
@@ -94,7 +95,9 @@ def test_every_shipped_resnet_config_is_twinned_or_refused_with_a_reason(package
         except Exception as error:  # the base does not build or run here either
             base_fails[name] = f'{type(error).__name__}: {str(error)[:100]}'
             del failures[name]
-    print(f'{timm} {package}: {len(names)} configs, ResNet family {dict(family)}; built and '
-          f'ran {tried - len(base_fails)}; base fails here too: '
-          f'{base_fails}')
+    print(
+        f'{timm} {package}: {len(names)} configs, ResNet family {dict(family)}; built and '
+        f'ran {tried - len(base_fails)}; base fails here too: '
+        f'{base_fails}'
+    )
     assert not failures, failures

@@ -1,5 +1,6 @@
 """One training step of a twin on the toy sets, with weights from a local timm checkpoint (a
 randomized timm model: no network here); shared by the twin tests and the sweep's sample."""
+
 import os
 
 import timm
@@ -71,8 +72,15 @@ def detection(cfg, toy_root, work_dir):
 def segmentation(cfg, root, work_dir):
     make_toy_shapes(root, num_train=4, num_val=2, size=64, task='seg')
     toy = Config.fromfile(TOY_SEG)
-    for key in ('train_dataloader', 'val_dataloader', 'val_evaluator', 'default_hooks',
-                'log_processor', 'env_cfg', 'optim_wrapper'):
+    for key in (
+        'train_dataloader',
+        'val_dataloader',
+        'val_evaluator',
+        'default_hooks',
+        'log_processor',
+        'env_cfg',
+        'optim_wrapper',
+    ):
         cfg[key] = toy[key]
     cfg.model.data_preprocessor.size = (64, 64)
     set_num_classes(cfg.model, 4)
@@ -82,14 +90,22 @@ def segmentation(cfg, root, work_dir):
 def classification(cfg, root, work_dir):
     make_toy_shapes(root, num_train=6, num_val=3, size=64, task='cls')
     toy = Config.fromfile(TOY_CLS)
-    for key in ('train_dataloader', 'val_dataloader', 'val_evaluator', 'test_dataloader',
-                'test_evaluator', 'default_hooks', 'log_processor', 'optim_wrapper'):
+    for key in (
+        'train_dataloader',
+        'val_dataloader',
+        'val_evaluator',
+        'test_dataloader',
+        'test_evaluator',
+        'default_hooks',
+        'log_processor',
+        'optim_wrapper',
+    ):
         cfg[key] = toy[key]
     if cfg.get('data_preprocessor'):
         cfg.data_preprocessor.num_classes = 3
     set_num_classes(cfg.model, 3)
     if isinstance(cfg.model.get('head'), dict) and 'topk' in cfg.model.head:
-        cfg.model.head.topk = (1, )
+        cfg.model.head.topk = (1,)
     cfg.model.pop('train_cfg', None)  # mixup/cutmix batch augments need the base's classes
     return loaders(cfg, root, work_dir, ('train', 'val', 'test'), 3)
 
@@ -98,8 +114,9 @@ def loaders(cfg, root, work_dir, splits, batch_size):
     cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=1, val_interval=10)
     cfg.param_scheduler = []
     for split in splits:
-        cfg[f'{split}_dataloader'].update(batch_size=batch_size, num_workers=0,
-                                          persistent_workers=False)
+        cfg[f'{split}_dataloader'].update(
+            batch_size=batch_size, num_workers=0, persistent_workers=False
+        )
         cfg[f'{split}_dataloader'].dataset.data_root = root
     cfg.work_dir = work_dir
     revert_sync_bn(cfg.model)
@@ -126,9 +143,12 @@ def check_loaded(probe, arch, timm_file):
     expected = convert_timm_state_dict(arch, torch.load(timm_file))
     found = 0
     for key, (value, _) in probe.before.items():
-        name = key[len('backbone.'):]
+        name = key[len('backbone.') :]
         if key.startswith('backbone.') and name in expected:
             assert torch.equal(value, expected[name]), key
             found += 1
-    assert found == sum(1 for k in expected if not k.endswith(('running_mean', 'running_var',
-                                                                'num_batches_tracked')))
+    assert found == sum(
+        1
+        for k in expected
+        if not k.endswith(('running_mean', 'running_var', 'num_batches_tracked'))
+    )
