@@ -1,5 +1,6 @@
 """Bad arguments fail at build time with one line naming the argument, the value and what is
 allowed; random valid ones build and run (hypothesis)."""
+
 import re
 
 import numpy as np
@@ -18,123 +19,291 @@ BAD = [
     (SELayer, dict(channels=16, ratio=0), ValueError, 'ratio', 'a positive number'),
     (SELayer, dict(channels=16, ratio='16'), ValueError, 'ratio', 'a positive number'),
     (SELayer, dict(channels=16, divisor=0), ValueError, 'divisor', 'a positive int'),
-    (SELayer, dict(channels=16, squeeze_channels=-1), ValueError, 'squeeze_channels',
-     'a positive int'),
+    (
+        SELayer,
+        dict(channels=16, squeeze_channels=-1),
+        ValueError,
+        'squeeze_channels',
+        'a positive int',
+    ),
     (SELayer, dict(channels=16, bias='yes'), ValueError, 'bias', "'auto', True or False"),
-    (SELayer, dict(channels=16, act_cfg=[dict(type='ReLU')]), ValueError, 'act_cfg',
-     'a pair of dicts'),
+    (
+        SELayer,
+        dict(channels=16, act_cfg=[dict(type='ReLU')]),
+        ValueError,
+        'act_cfg',
+        'a pair of dicts',
+    ),
     (SELayer, dict(channels=16, act_cfg='ReLU'), ValueError, 'act_cfg', 'a pair of dicts'),
-    (SELayer, dict(channels=16, act_cfg=dict(type='Relu')), ValueError, r'act_cfg\[0\]',
-     'registered activation type'),
-    (SELayer, dict(channels=16, act_cfg=(dict(type='ReLU'), dict(typ='Sigmoid'))), TypeError,
-     r'act_cfg\[1\]', 'registered activation type'),
-    (SELayer, dict(channels=16, conv_cfg=dict(type='Conv3x3')), ValueError, 'conv_cfg',
-     'registered conv type'),
+    (
+        SELayer,
+        dict(channels=16, act_cfg=dict(type='Relu')),
+        ValueError,
+        r'act_cfg\[0\]',
+        'registered activation type',
+    ),
+    (
+        SELayer,
+        dict(channels=16, act_cfg=(dict(type='ReLU'), dict(typ='Sigmoid'))),
+        TypeError,
+        r'act_cfg\[1\]',
+        'registered activation type',
+    ),
+    (
+        SELayer,
+        dict(channels=16, conv_cfg=dict(type='Conv3x3')),
+        ValueError,
+        'conv_cfg',
+        'registered conv type',
+    ),
     (SEResNet, dict(depth=20), ValueError, 'depth', 'one of 18, 26, 34, 50'),
     (SEResNet, dict(depth='50'), ValueError, 'depth', 'one of 18, 26, 34, 50'),
     (SEResNet, dict(depth=50, num_stages=5), ValueError, 'num_stages', 'one of 1, 2, 3, 4'),
     (SEResNet, dict(depth=50, se_ratio=0), ValueError, 'se_ratio', 'one positive int or 4'),
     (SEResNet, dict(depth=50, se_ratio=1.5), ValueError, 'se_ratio', 'one positive int or 4'),
     (SEResNet, dict(depth=50, se_cfg=dict(divisor=0)), ValueError, 'divisor', 'a positive int'),
-    (SEResNet, dict(depth=50, se_ratio=(16, 16)), ValueError, 'se_ratio',
-     'one positive int or 4 of them'),
-    (SEResNet, dict(depth=50, num_stages=3, strides=(1, 2, 2), dilations=(1, 1, 1),
-                    out_indices=(2, ), stage_with_se=(True, ) * 4), ValueError,
-     'stage_with_se', 'one bool or 3 of them'),
-    (SEResNet, dict(depth=50, stage_with_se=(2, 1, 1, 1)), ValueError, 'stage_with_se',
-     'one bool or 4'),
+    (
+        SEResNet,
+        dict(depth=50, se_ratio=(16, 16)),
+        ValueError,
+        'se_ratio',
+        'one positive int or 4 of them',
+    ),
+    (
+        SEResNet,
+        dict(
+            depth=50,
+            num_stages=3,
+            strides=(1, 2, 2),
+            dilations=(1, 1, 1),
+            out_indices=(2,),
+            stage_with_se=(True,) * 4,
+        ),
+        ValueError,
+        'stage_with_se',
+        'one bool or 3 of them',
+    ),
+    (
+        SEResNet,
+        dict(depth=50, stage_with_se=(2, 1, 1, 1)),
+        ValueError,
+        'stage_with_se',
+        'one bool or 4',
+    ),
     (SEResNet, dict(depth=50, se_cfg=[('ratio', 8)]), TypeError, 'se_cfg', 'None or a dict'),
     (SEResNet, dict(depth=50, se_cfg=dict(ratio=8)), ValueError, 'se_cfg', "free of 'ratio'"),
-    (SEResNet, dict(depth=50, se_cfg=dict(act_cfg=dict(type='Sigmoidd'))), ValueError,
-     r'act_cfg\[0\]', 'registered activation type'),
-    (SEResNet, dict(depth=50, se_cfg=dict(act_cfg=dict(type='Sigmoidd'))), ValueError,
-     r'act_cfg\[0\]', "'Sigmoidd' is not registered; did you mean 'Sigmoid'"),
-    (SEResNet, dict(depth=50, norm_cfg=dict(type='BatchNorm')), ValueError, 'norm_cfg',
-     r"registered norm type .*\('BatchNorm' is not registered\)$"),
+    (
+        SEResNet,
+        dict(depth=50, se_cfg=dict(act_cfg=dict(type='Sigmoidd'))),
+        ValueError,
+        r'act_cfg\[0\]',
+        'registered activation type',
+    ),
+    (
+        SEResNet,
+        dict(depth=50, se_cfg=dict(act_cfg=dict(type='Sigmoidd'))),
+        ValueError,
+        r'act_cfg\[0\]',
+        "'Sigmoidd' is not registered; did you mean 'Sigmoid'",
+    ),
+    (
+        SEResNet,
+        dict(depth=50, norm_cfg=dict(type='BatchNorm')),
+        ValueError,
+        'norm_cfg',
+        r"registered norm type .*\('BatchNorm' is not registered\)$",
+    ),
     (SEResNet, dict(depth=50, style='tf'), ValueError, 'style', "one of 'pytorch', 'caffe'"),
     (SEResNet, dict(depth=50, strides=(1, 2, 2)), ValueError, 'strides', '4 ints >= 1'),
     (SEResNet, dict(depth=50, dilations=(1, 1, 0, 1)), ValueError, 'dilations', '4 ints >= 1'),
-    (SEResNet, dict(depth=50, out_indices=(0, 4)), ValueError, 'out_indices',
-     r'ints in \[0, 3\]'),
+    (SEResNet, dict(depth=50, out_indices=(0, 4)), ValueError, 'out_indices', r'ints in \[0, 3\]'),
     (SEResNet, dict(depth=50, out_indices=3), ValueError, 'out_indices', 'sequence of ints'),
     (SEResNet, dict(depth=50, out_indices=(1, 1)), ValueError, 'out_indices', 'distinct'),
-    (SEResNet, dict(depth=50, frozen_stages=5), ValueError, 'frozen_stages',
-     r'an int in \[-1, 4\]'),
+    (
+        SEResNet,
+        dict(depth=50, frozen_stages=5),
+        ValueError,
+        'frozen_stages',
+        r'an int in \[-1, 4\]',
+    ),
     (SEResNet, dict(depth=50, deep_stem='yes'), TypeError, 'deep_stem', 'True or False'),
     (SEResNet, dict(depth=50, with_cp=2), TypeError, 'with_cp', 'True or False'),
     (SEResNet, dict(depth=50, norm_eval=None), TypeError, 'norm_eval', 'True or False'),
     (SEResNet, dict(depth=50, act_before_se='no'), TypeError, 'act_before_se', 'True or False'),
-    (SEResNet, dict(depth=50, norm_cfg=dict(type='BatchNorm')), ValueError, 'norm_cfg',
-     'registered norm type'),
+    (
+        SEResNet,
+        dict(depth=50, norm_cfg=dict(type='BatchNorm')),
+        ValueError,
+        'norm_cfg',
+        'registered norm type',
+    ),
     (SEResNet, dict(depth=50, norm_cfg='BN'), TypeError, 'norm_cfg', 'registered norm type'),
-    (SEResNet, dict(depth=50, conv_cfg=dict(type='Conv9d')), ValueError, 'conv_cfg',
-     'registered conv type'),
+    (
+        SEResNet,
+        dict(depth=50, conv_cfg=dict(type='Conv9d')),
+        ValueError,
+        'conv_cfg',
+        'registered conv type',
+    ),
     (SEResNet, dict(depth=50, in_channels=0), ValueError, 'in_channels', 'a positive int'),
-    (SEResNet, dict(depth=50, base_channels=32.5), ValueError, 'base_channels',
-     'a positive int'),
-    (SEResNet, dict(depth=50, stem_channels=(32, 64)), ValueError, 'stem_channels',
-     'one positive int'),
-    (SEResNet, dict(depth=50, deep_stem=True, stem_channels=(32, 64)), ValueError,
-     'stem_channels', '3 ints'),
+    (SEResNet, dict(depth=50, base_channels=32.5), ValueError, 'base_channels', 'a positive int'),
+    (
+        SEResNet,
+        dict(depth=50, stem_channels=(32, 64)),
+        ValueError,
+        'stem_channels',
+        'one positive int',
+    ),
+    (
+        SEResNet,
+        dict(depth=50, deep_stem=True, stem_channels=(32, 64)),
+        ValueError,
+        'stem_channels',
+        '3 ints',
+    ),
     (SEResNet, dict(depth=50, stem_channels=-64), ValueError, 'stem_channels', 'positive int'),
     (SEResNet, dict(depth=50, stem_pool_cfg=3), TypeError, 'stem_pool_cfg', 'a dict'),
     (SEResNet, dict(depth=50, dcn=True), TypeError, 'dcn', 'None or a conv config dict'),
-    (SEResNet, dict(depth=50, dcn=dict(type='DCN'), stage_with_dcn=(True, )), ValueError,
-     'stage_with_dcn', 'a sequence of 4 bools'),
-    (SEResNet, dict(depth=50, stage_with_dcn=True), ValueError, 'stage_with_dcn',
-     'a sequence of 4 bools'),
-    (SEResNet, dict(depth=50, se_cfg=dict(divisr=8)), TypeError, 'se_cfg of SELayer',
-     "did you mean 'divisor'"),
-    (SEResNeXt, dict(depth=50, width_per_group=4), TypeError, 'width_per_group',
-     'base_width here'),
-    (SEResNet, dict(depth=50, num_stages=2), ValueError, 'strides',
-     'with num_stages=2 set strides and dilations too'),
+    (
+        SEResNet,
+        dict(depth=50, dcn=dict(type='DCN'), stage_with_dcn=(True,)),
+        ValueError,
+        'stage_with_dcn',
+        'a sequence of 4 bools',
+    ),
+    (
+        SEResNet,
+        dict(depth=50, stage_with_dcn=True),
+        ValueError,
+        'stage_with_dcn',
+        'a sequence of 4 bools',
+    ),
+    (
+        SEResNet,
+        dict(depth=50, se_cfg=dict(divisr=8)),
+        TypeError,
+        'se_cfg of SELayer',
+        "did you mean 'divisor'",
+    ),
+    (SEResNeXt, dict(depth=50, width_per_group=4), TypeError, 'width_per_group', 'base_width here'),
+    (
+        SEResNet,
+        dict(depth=50, num_stages=2),
+        ValueError,
+        'strides',
+        'with num_stages=2 set strides and dilations too',
+    ),
     (SEResNet, dict(depth=50, norm_cfg=dict(type='LN')), ValueError, 'norm_cfg', 'BN'),
-    (SEResNet, dict(depth=50, plugins=[dict(cfg=dict(type='GeneralizedAttention'),
-                                            position='after_conv4')]), ValueError, 'plugins',
-     'after_conv1'),
-    (SEResNet, dict(depth=18, plugins=[dict(cfg=dict(type='ContextBlock', ratio=1 / 4),
-                                            position='after_conv1')]), ValueError, 'plugins',
-     'bottleneck blocks'),
+    (
+        SEResNet,
+        dict(
+            depth=50, plugins=[dict(cfg=dict(type='GeneralizedAttention'), position='after_conv4')]
+        ),
+        ValueError,
+        'plugins',
+        'after_conv1',
+    ),
+    (
+        SEResNet,
+        dict(
+            depth=18,
+            plugins=[dict(cfg=dict(type='ContextBlock', ratio=1 / 4), position='after_conv1')],
+        ),
+        ValueError,
+        'plugins',
+        'bottleneck blocks',
+    ),
     (SEResNet, dict(depth=50, multi_grid=(1, 2)), ValueError, 'multi_grid', '3 ints'),
     (SEResNet, dict(depth=50, pretrained=1), TypeError, 'pretrained', 'a checkpoint path'),
     (SEResNet, dict(depth=50, init_cfg='Kaiming'), TypeError, 'init_cfg', 'a list of dicts'),
     (SEResNet, dict(depth=50, stride=2), TypeError, 'unknown argument', 'strides'),
-    (SEResNet, dict(depth=50, se_ratios=8), TypeError, "unknown argument 'se_ratios'",
-     r"did you mean 'se_ratio'\?.*allowed: .*se_position, se_ratio, stage_with_dcn, "
-     'stage_with_se'),
-    (SEResNet, dict(depth=50, groups=32), TypeError, "unknown argument 'groups'",
-     "type='se_backbones.SEResNeXt'"),
-    (SEResNet, dict(depth=50, base_width=4), TypeError, "unknown argument 'base_width'",
-     'se_backbones.SEResNeXt'),
-    (SEResNeXt, dict(depth=50, group=32), TypeError, "unknown argument 'group'",
-     r"did you mean 'groups'\?.*allowed: .*base_width"),
-    (SEResNet, dict(depth=50, norm_cfg=dict(type='GN', num_groups=48)), ValueError,
-     'norm_cfg', 'num_groups divides every layer width'),
+    (
+        SEResNet,
+        dict(depth=50, se_ratios=8),
+        TypeError,
+        "unknown argument 'se_ratios'",
+        r"did you mean 'se_ratio'\?.*allowed: .*se_position, se_ratio, stage_with_dcn, "
+        'stage_with_se',
+    ),
+    (
+        SEResNet,
+        dict(depth=50, groups=32),
+        TypeError,
+        "unknown argument 'groups'",
+        "type='se_backbones.SEResNeXt'",
+    ),
+    (
+        SEResNet,
+        dict(depth=50, base_width=4),
+        TypeError,
+        "unknown argument 'base_width'",
+        'se_backbones.SEResNeXt',
+    ),
+    (
+        SEResNeXt,
+        dict(depth=50, group=32),
+        TypeError,
+        "unknown argument 'group'",
+        r"did you mean 'groups'\?.*allowed: .*base_width",
+    ),
+    (
+        SEResNet,
+        dict(depth=50, norm_cfg=dict(type='GN', num_groups=48)),
+        ValueError,
+        'norm_cfg',
+        'num_groups divides every layer width',
+    ),
     (SEResNeXt, dict(depth=18), ValueError, 'depth', 'one of 26, 50, 101, 152'),
     (SEResNeXt, dict(depth=50, groups=0), ValueError, 'groups', 'a positive int'),
     (SEResNeXt, dict(depth=50, base_width='4'), ValueError, 'base_width', 'a positive int'),
     # what each refusal says, word for word where a user reads a list or a range
     (ECALayer, dict(channels=16, b='1'), ValueError, 'b', 'must be a number, got'),
-    (SEResNet, dict(depth=50, frozen_stages=-2), ValueError, 'frozen_stages',
-     r'an int in \[-1, 4\], got -2$'),
+    (
+        SEResNet,
+        dict(depth=50, frozen_stages=-2),
+        ValueError,
+        'frozen_stages',
+        r'an int in \[-1, 4\], got -2$',
+    ),
     (SEResNet, dict(depth=18, with_cp=np.int64(2)), TypeError, 'with_cp', 'True or False'),
-    (SEResNet, dict(depth=50, norm_cfg=None), TypeError, 'norm_cfg',
-     r'a dict with a registered norm type \(e\.g\. BN, SyncBN, GN, IN\), got None$'),
-    (SELayer, dict(channels=16, conv_cfg=dict(type='Conv3x3')), ValueError, 'conv_cfg',
-     r"registered conv type \(e\.g\. Conv2d\) or None, got \{'type': 'Conv3x3'\} "
-     r"\('Conv3x3' is not registered; did you mean 'Conv3d'\?\)$"),
-    (SELayer, dict(channels=16, act_cfg=(dict(type='ReLU', foo=1), dict(type='Sigmoid'))),
-     ValueError, r'act_cfg\[0\]', r'registered activation type \(e\.g\. ReLU, LeakyReLU, .*GELU\)'
-     r" or None, got .* \(ReLU\.__init__\(\) got an unexpected keyword argument 'foo'\)$"),
-    (SEResNet, dict(depth=50, num_stages=2), ValueError, 'strides must be 2 ints',
-     r'got \(1, 2, 2, 2\)$'),
+    (
+        SEResNet,
+        dict(depth=50, norm_cfg=None),
+        TypeError,
+        'norm_cfg',
+        r'a dict with a registered norm type \(e\.g\. BN, SyncBN, GN, IN\), got None$',
+    ),
+    (
+        SELayer,
+        dict(channels=16, conv_cfg=dict(type='Conv3x3')),
+        ValueError,
+        'conv_cfg',
+        r"registered conv type \(e\.g\. Conv2d\) or None, got \{'type': 'Conv3x3'\} "
+        r"\('Conv3x3' is not registered; did you mean 'Conv3d'\?\)$",
+    ),
+    (
+        SELayer,
+        dict(channels=16, act_cfg=(dict(type='ReLU', foo=1), dict(type='Sigmoid'))),
+        ValueError,
+        r'act_cfg\[0\]',
+        r'registered activation type \(e\.g\. ReLU, LeakyReLU, .*GELU\)'
+        r" or None, got .* \(ReLU\.__init__\(\) got an unexpected keyword argument 'foo'\)$",
+    ),
+    (
+        SEResNet,
+        dict(depth=50, num_stages=2),
+        ValueError,
+        'strides must be 2 ints',
+        r'got \(1, 2, 2, 2\)$',
+    ),
 ]
 
 
-@pytest.mark.parametrize('cls,kwargs,error,name,allowed', BAD,
-                         ids=[f'{c.__name__}-{"-".join(k)}-{i}' for i, (c, k, *_) in
-                              enumerate(BAD)])
+@pytest.mark.parametrize(
+    'cls,kwargs,error,name,allowed',
+    BAD,
+    ids=[f'{c.__name__}-{"-".join(k)}-{i}' for i, (c, k, *_) in enumerate(BAD)],
+)
 def test_bad_argument_is_named_with_what_is_allowed(cls, kwargs, error, name, allowed):
     with pytest.raises(error) as info:
         cls(**kwargs)
@@ -149,6 +318,7 @@ def test_bad_argument_is_named_with_what_is_allowed(cls, kwargs, error, name, al
 
 
 # --- property-based: random combinations, valid ones build and run, invalid ones raise ------
+
 
 def expected_shapes(kwargs, size):
     """Stage output shapes of a valid SEResNet/SEResNeXt config for a size x size input."""
@@ -169,7 +339,7 @@ def configs(draw):
         num_stages=num_stages,
         base_channels=draw(st.sampled_from([8, 16])),
         strides=tuple(draw(st.sampled_from([1, 2])) for _ in range(num_stages)),
-        dilations=(1, ) * num_stages,
+        dilations=(1,) * num_stages,
         out_indices=tuple(sorted(draw(st.sets(st.integers(0, num_stages - 1), min_size=1)))),
         se_ratio=draw(st.sampled_from([1, 2, 4, 16])),
         stage_with_se=tuple(draw(st.booleans()) for _ in range(num_stages)),
@@ -178,34 +348,59 @@ def configs(draw):
         avg_down=draw(st.booleans()),
         with_cp=draw(st.booleans()),
         frozen_stages=draw(st.integers(-1, num_stages)),
-        se_cfg=draw(st.sampled_from([None, dict(divisor=4), dict(bias=False),
-                                     dict(act_cfg=(dict(type='ReLU'), dict(type='HSigmoid'))),
-                                     dict(squeeze='max', gate='tanh'), dict(type='ECALayer'),
-                                     dict(type='ECALayer', squeeze='avgmax', gate='relu')])),
+        se_cfg=draw(
+            st.sampled_from(
+                [
+                    None,
+                    dict(divisor=4),
+                    dict(bias=False),
+                    dict(act_cfg=(dict(type='ReLU'), dict(type='HSigmoid'))),
+                    dict(squeeze='max', gate='tanh'),
+                    dict(type='ECALayer'),
+                    dict(type='ECALayer', squeeze='avgmax', gate='relu'),
+                ]
+            )
+        ),
         se_position=draw(st.sampled_from(['standard', 'pre', 'post', 'identity', 'after_conv2'])),
     )
     if kwargs['se_cfg'] and kwargs['se_cfg'].get('type') == 'ECALayer':
         kwargs['se_ratio'] = None  # ECA has no reduction ratio
     if kwargs['depth'] == 18 and kwargs['se_position'] == 'after_conv2':
         kwargs['se_position'] = 'standard'  # needs bottlenecks
-    kwargs['strides'] = (1, ) + kwargs['strides'][1:]
+    kwargs['strides'] = (1,) + kwargs['strides'][1:]
     cls = SEResNet
     if kwargs['depth'] != 18 and draw(st.booleans()):
         cls, kwargs['groups'], kwargs['base_width'] = SEResNeXt, draw(st.sampled_from([2, 4])), 4
-    invalid = draw(st.none() | st.sampled_from([
-        ('depth', 19), ('num_stages', 0), ('base_channels', 0), ('strides', (1, ) * 5),
-        ('out_indices', (num_stages, )), ('se_ratio', -1), ('stage_with_se', (True, ) * 5),
-        ('style', 'keras'), ('deep_stem', 'no'), ('with_cp', None),
-        ('frozen_stages', num_stages + 1), ('se_cfg', dict(channels=4)), ('norm_cfg', dict()),
-        ('se_position', 'inside'), ('se_cfg', dict(type='SKLayer')),
-    ]))
+    invalid = draw(
+        st.none()
+        | st.sampled_from(
+            [
+                ('depth', 19),
+                ('num_stages', 0),
+                ('base_channels', 0),
+                ('strides', (1,) * 5),
+                ('out_indices', (num_stages,)),
+                ('se_ratio', -1),
+                ('stage_with_se', (True,) * 5),
+                ('style', 'keras'),
+                ('deep_stem', 'no'),
+                ('with_cp', None),
+                ('frozen_stages', num_stages + 1),
+                ('se_cfg', dict(channels=4)),
+                ('norm_cfg', dict()),
+                ('se_position', 'inside'),
+                ('se_cfg', dict(type='SKLayer')),
+            ]
+        )
+    )
     if invalid is not None:
         kwargs[invalid[0]] = invalid[1]
     return cls, kwargs, invalid and invalid[0]
 
 
-@settings(max_examples=60, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(configs())
 def test_random_configs_build_and_run_or_raise(config):
     cls, kwargs, invalid = config
@@ -226,17 +421,21 @@ def test_random_configs_build_and_run_or_raise(config):
 def test_flags_take_what_mmdet_takes():
     """mmdet and mmseg read flags by truth value: numpy bools and 0/1 are accepted as bools."""
     import numpy as np
-    model = SEResNet(depth=18, stage_with_se=(np.True_, 1, 0, np.bool_(False)), with_cp=0,
-                     norm_eval=1)
+
+    model = SEResNet(
+        depth=18, stage_with_se=(np.True_, 1, 0, np.bool_(False)), with_cp=0, norm_eval=1
+    )
     assert model.stage_with_se == (True, True, False, False)
     assert [layer[0].se_layer is not None for layer in (model.layer1, model.layer3)] == [
-        True, False]
+        True,
+        False,
+    ]
 
 
 def test_a_valid_conv_cfg_builds_and_runs():
     """conv_cfg=dict(type='Conv2d'), the documented default spelled out, is accepted."""
     x = torch.randn(1, 3, 32, 32)
-    model = SEResNet(depth=18, conv_cfg=dict(type='Conv2d'), out_indices=(3, )).eval()
+    model = SEResNet(depth=18, conv_cfg=dict(type='Conv2d'), out_indices=(3,)).eval()
     assert tuple(model(x)[0].shape) == (1, 512, 1, 1)
     layer = SELayer(channels=16, conv_cfg=dict(type='Conv2d'))
     assert layer(torch.randn(1, 16, 4, 4)).shape == (1, 16, 4, 4)
@@ -246,8 +445,13 @@ def test_a_valid_conv_cfg_builds_and_runs():
 def test_frozen_stages_may_name_every_stage(num_stages):
     """frozen_stages=num_stages is allowed (every stage and the stem frozen); one more is
     refused."""
-    args = dict(depth=18, num_stages=num_stages, strides=(1, 2, 2, 2)[:num_stages],
-                dilations=(1, ) * num_stages, out_indices=(num_stages - 1, ))
+    args = dict(
+        depth=18,
+        num_stages=num_stages,
+        strides=(1, 2, 2, 2)[:num_stages],
+        dilations=(1,) * num_stages,
+        out_indices=(num_stages - 1,),
+    )
     model = SEResNet(**args, frozen_stages=num_stages)
     model.train()
     assert not any(p.requires_grad for p in model.parameters())

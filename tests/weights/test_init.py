@@ -28,8 +28,11 @@ def build_in_mmdet(**kwargs):
 
 def test_init_cfg_loads_a_local_timm_checkpoint(timm_seresnet18):
     theirs, path = timm_seresnet18
-    ours = build_in_mmdet(init_cfg=dict(type='se_backbones.TimmPretrained',
-                                        model_name='seresnet18.a1_in1k', checkpoint=path))
+    ours = build_in_mmdet(
+        init_cfg=dict(
+            type='se_backbones.TimmPretrained', model_name='seresnet18.a1_in1k', checkpoint=path
+        )
+    )
     ours.init_weights()
     x = torch.randn(1, 3, 64, 64)
     with torch.no_grad():
@@ -39,12 +42,16 @@ def test_init_cfg_loads_a_local_timm_checkpoint(timm_seresnet18):
 def test_timm_init_runs_after_the_default_init(timm_seresnet18):
     """A Kaiming entry beside it must not overwrite the loaded weights (SE convs included)."""
     theirs, path = timm_seresnet18
-    ours = build_in_mmdet(init_cfg=[
-        dict(type='Kaiming', layer='Conv2d'),
-        dict(type='se_backbones.TimmPretrained', model_name='seresnet18', checkpoint=path)])
+    ours = build_in_mmdet(
+        init_cfg=[
+            dict(type='Kaiming', layer='Conv2d'),
+            dict(type='se_backbones.TimmPretrained', model_name='seresnet18', checkpoint=path),
+        ]
+    )
     ours.init_weights()
-    torch.testing.assert_close(ours.layer1[0].se_layer.conv1.conv.weight,
-                               theirs.layer1[0].se.fc1.weight)
+    torch.testing.assert_close(
+        ours.layer1[0].se_layer.conv1.conv.weight, theirs.layer1[0].se.fc1.weight
+    )
 
 
 def offline_with_empty_caches(monkeypatch, directory):
@@ -53,15 +60,18 @@ def offline_with_empty_caches(monkeypatch, directory):
     patched; torch.hub reads TORCH_HOME at each call."""
     monkeypatch.setattr(huggingface_hub.constants, 'HF_HUB_OFFLINE', True)
     for name in ('HF_HOME', 'HF_HUB_CACHE', 'HUGGINGFACE_HUB_CACHE', 'HF_ASSETS_CACHE'):
-        monkeypatch.setattr(huggingface_hub.constants, name, str(directory / 'hf' / name),
-                            raising=False)
+        monkeypatch.setattr(
+            huggingface_hub.constants, name, str(directory / 'hf' / name), raising=False
+        )
     monkeypatch.setenv('TORCH_HOME', str(directory / 'torch'))
 
 
 # why timm cannot fetch: offline (huggingface_hub present) or no huggingface_hub at all (timm
 # 0.9 of the classic stack does not require it)
-OFFLINE = (r'LocalEntryNotFound|OfflineModeIsEnabled|'
-           r'Hugging Face hub model specified but package not installed')
+OFFLINE = (
+    r'LocalEntryNotFound|OfflineModeIsEnabled|'
+    r'Hugging Face hub model specified but package not installed'
+)
 
 
 def test_offline_without_checkpoint_fails_with_one_clear_message(monkeypatch, tmp_path):
@@ -69,12 +79,16 @@ def test_offline_without_checkpoint_fails_with_one_clear_message(monkeypatch, tm
     assert 'seresnet50.a1_in1k' in timm.list_pretrained('seresnet50*')
     offline_with_empty_caches(monkeypatch, tmp_path)
     ours = SEResNet(depth=50, pretrained='timm://seresnet50.a1_in1k')
-    assert ours.init_cfg == dict(type='se_backbones.TimmPretrained',
-                                 model_name='seresnet50.a1_in1k')
+    assert ours.init_cfg == dict(
+        type='se_backbones.TimmPretrained', model_name='seresnet50.a1_in1k'
+    )
     weights = ours.conv1.weight.clone()
-    with pytest.raises(RuntimeError, match=r"timm could not provide pretrained weights for "
-                                           r"'seresnet50\.a1_in1k' \(.*(" + OFFLINE + ").*pass "
-                                           r"checkpoint="):
+    with pytest.raises(
+        RuntimeError,
+        match=r'timm could not provide pretrained weights for '
+        r"'seresnet50\.a1_in1k' \(.*(" + OFFLINE + ').*pass '
+        r'checkpoint=',
+    ):
         ours.init_weights()
     torch.testing.assert_close(ours.conv1.weight, weights)
 
@@ -95,12 +109,18 @@ def init_with_missing_ok(depth, model_name, seed, monkeypatch):
     """SEResNet(depth) with the same init_cfg plus a missing_ok TimmPretrained entry,
     initialized: its state dict and what it logged, as (message, level) pairs."""
     logged = []
-    monkeypatch.setattr('se_backbones.weights.init.print_log',
-                        lambda msg, **kwargs: logged.append((msg, kwargs.get('level'))))
+    monkeypatch.setattr(
+        'se_backbones.weights.init.print_log',
+        lambda msg, **kwargs: logged.append((msg, kwargs.get('level'))),
+    )
     torch.manual_seed(seed)
-    model = SEResNet(depth=depth, init_cfg=[
-        KAIMING, dict(type='se_backbones.TimmPretrained', model_name=model_name,
-                      missing_ok=True)])
+    model = SEResNet(
+        depth=depth,
+        init_cfg=[
+            KAIMING,
+            dict(type='se_backbones.TimmPretrained', model_name=model_name, missing_ok=True),
+        ],
+    )
     model.init_weights()
     return model.state_dict(), logged
 
@@ -118,13 +138,16 @@ def assert_default_init_and_one_warning(state_dict, reference, logged, model_nam
 
 def test_missing_ok_keeps_the_default_init_and_warns_when_timm_has_no_weights(monkeypatch):
     def unavailable(model_name):
-        raise RuntimeError(f'TimmPretrained: timm could not provide pretrained weights for '
-                           f'{model_name!r} (simulated).')
+        raise RuntimeError(
+            f'TimmPretrained: timm could not provide pretrained weights for '
+            f'{model_name!r} (simulated).'
+        )
 
     monkeypatch.setattr('se_backbones.weights.init.timm_pretrained_state_dict', unavailable)
     state_dict, logged = init_with_missing_ok(18, 'seresnet18', 3, monkeypatch)
-    assert_default_init_and_one_warning(state_dict, weights_without_timm(18, 3), logged,
-                                        'seresnet18')
+    assert_default_init_and_one_warning(
+        state_dict, weights_without_timm(18, 3), logged, 'seresnet18'
+    )
 
 
 def test_missing_ok_offline_keeps_the_default_init_and_warns(monkeypatch, tmp_path):
@@ -139,8 +162,11 @@ def test_missing_ok_offline_keeps_the_default_init_and_warns(monkeypatch, tmp_pa
     assert "pretrained weights for 'seresnet50.a1_in1k' (" in message
     assert re.search(OFFLINE, message), message
     assert 'Continuing WITHOUT pretrained weights (missing_ok=True)' in message
-    convs = {k: v for k, v in state_dict.items()
-             if v.dim() == 4 and v.numel() >= 100_000 and 'se_layer' not in k}
+    convs = {
+        k: v
+        for k, v in state_dict.items()
+        if v.dim() == 4 and v.numel() >= 100_000 and 'se_layer' not in k
+    }
     assert len(convs) > 20
     for key, weight in convs.items():
         fan_out = weight.shape[0] * weight[0, 0].numel()
@@ -149,16 +175,28 @@ def test_missing_ok_offline_keeps_the_default_init_and_warns(monkeypatch, tmp_pa
 
 def test_wrong_architecture_is_refused_before_loading(timm_seresnet18):
     _, path = timm_seresnet18
-    ours = SEResNet(depth=18, deep_stem=True, init_cfg=dict(
-        type='se_backbones.TimmPretrained', model_name='seresnet18', checkpoint=path))
-    with pytest.raises(ValueError, match=r'SEResNet is not the architecture of seresnet18 '
-                                         r'\(deep_stem=True \(needs False\).*backbone_cfg_from'):
+    ours = SEResNet(
+        depth=18,
+        deep_stem=True,
+        init_cfg=dict(type='se_backbones.TimmPretrained', model_name='seresnet18', checkpoint=path),
+    )
+    with pytest.raises(
+        ValueError,
+        match=r'SEResNet is not the architecture of seresnet18 '
+        r'\(deep_stem=True \(needs False\).*backbone_cfg_from',
+    ):
         ours.init_weights()
-    legacy = SEResNet(depth=18, stage_with_se=(False, True, True, True), init_cfg=dict(
-        type='se_backbones.TimmPretrained', model_name='seresnet18', checkpoint=path))
+    legacy = SEResNet(
+        depth=18,
+        stage_with_se=(False, True, True, True),
+        init_cfg=dict(type='se_backbones.TimmPretrained', model_name='seresnet18', checkpoint=path),
+    )
     before = {k: v.clone() for k, v in legacy.state_dict().items()}
-    with pytest.raises(ValueError, match=r'does not fit the backbone: 8 unexpected keys: '
-                                         r'layer1\.0\.se_layer'):
+    with pytest.raises(
+        ValueError,
+        match=r'does not fit the backbone: 8 unexpected keys: '
+        r'layer1\.0\.se_layer',
+    ):
         legacy.init_weights()
     for key, value in legacy.state_dict().items():
         assert torch.equal(value, before[key]), key
@@ -170,8 +208,9 @@ def test_unknown_timm_name_fails_at_build():
 
 
 def timm_init(path, **kwargs):
-    return dict(type='se_backbones.TimmPretrained', model_name='seresnet18', checkpoint=path,
-                **kwargs)
+    return dict(
+        type='se_backbones.TimmPretrained', model_name='seresnet18', checkpoint=path, **kwargs
+    )
 
 
 def assert_refused(model, match):
@@ -190,15 +229,17 @@ class CodePayload:
         self.marker = marker
 
     def __reduce__(self):
-        return os.system, (f'touch {self.marker}', )
+        return os.system, (f'touch {self.marker}',)
 
 
 def test_a_pickle_with_code_is_refused_and_never_runs(tmp_path):
     marker, path = tmp_path / 'code_ran', str(tmp_path / 'hostile.pth')
     torch.save({'conv1.weight': torch.zeros(64, 3, 7, 7), 'x': CodePayload(marker)}, path)
-    assert_refused(SEResNet(18, init_cfg=timm_init(path)),
-                   r'hostile\.pth: refused, it holds pickled objects other than tensors, which '
-                   r'could run code .*only plain state dicts are loaded')
+    assert_refused(
+        SEResNet(18, init_cfg=timm_init(path)),
+        r'hostile\.pth: refused, it holds pickled objects other than tensors, which '
+        r'could run code .*only plain state dicts are loaded',
+    )
     assert not marker.exists()
 
 
@@ -206,6 +247,7 @@ def save_damaged(state_dict, directory, suffix, damage):
     """Save ``state_dict`` as ``good<suffix>`` (torch or safetensors), and ``damage`` of its
     bytes as ``damaged<suffix>``; return both paths."""
     from safetensors.torch import save_file
+
     good, damaged = str(directory / f'good{suffix}'), str(directory / f'damaged{suffix}')
     if suffix == '.safetensors':
         save_file(state_dict, good)
@@ -223,10 +265,15 @@ def flip_a_byte(data):
 
 @pytest.mark.parametrize('suffix', ['.pth', '.safetensors'])
 def test_a_truncated_file_raises_and_changes_nothing(timm_seresnet18, tmp_path, suffix):
-    _, path = save_damaged(timm_seresnet18[0].state_dict(), tmp_path, suffix,
-                           lambda data: bytes(data[:len(data) // 2]))
-    assert_refused(SEResNet(18, init_cfg=timm_init(path)),
-                   rf'damaged\{suffix}: not a readable checkpoint')
+    _, path = save_damaged(
+        timm_seresnet18[0].state_dict(),
+        tmp_path,
+        suffix,
+        lambda data: bytes(data[: len(data) // 2]),
+    )
+    assert_refused(
+        SEResNet(18, init_cfg=timm_init(path)), rf'damaged\{suffix}: not a readable checkpoint'
+    )
 
 
 @pytest.mark.parametrize('suffix', ['.pth', '.safetensors'])
@@ -234,15 +281,20 @@ def test_corrupted_bytes_are_caught(timm_seresnet18, tmp_path, suffix):
     """A flipped byte inside a tensor leaves a readable file: torch's zip entries' CRC-32
     catches it; safetensors has no checksum, a SHA-256 digest catches it."""
     from se_backbones.weights.files import sha256_of
+
     theirs, _ = timm_seresnet18
     good, path = save_damaged(theirs.state_dict(), tmp_path, suffix, flip_a_byte)
     digest = sha256_of(good)
     if suffix == '.pth':
-        assert_refused(SEResNet(18, init_cfg=timm_init(path)),
-                       r'damaged\.pth: corrupted, the CRC-32 of its entry .* does not match')
-    assert_refused(SEResNet(18, init_cfg=timm_init(path, sha256=digest[:10])),
-                   rf'damaged\{suffix}: SHA-256 [0-9a-f]{{64}} does not match the expected '
-                   rf'{digest[:10]}')
+        assert_refused(
+            SEResNet(18, init_cfg=timm_init(path)),
+            r'damaged\.pth: corrupted, the CRC-32 of its entry .* does not match',
+        )
+    assert_refused(
+        SEResNet(18, init_cfg=timm_init(path, sha256=digest[:10])),
+        rf'damaged\{suffix}: SHA-256 [0-9a-f]{{64}} does not match the expected '
+        rf'{digest[:10]}',
+    )
     model = SEResNet(18, init_cfg=timm_init(good, sha256=digest))
     model.init_weights()  # the right file with its digest loads
     torch.testing.assert_close(model.conv1.weight, theirs.conv1.weight, rtol=0, atol=0)
@@ -251,28 +303,37 @@ def test_corrupted_bytes_are_caught(timm_seresnet18, tmp_path, suffix):
 def test_partial_load_is_opt_in_and_lists_what_it_skips(timm_seresnet18, monkeypatch):
     theirs, path = timm_seresnet18
     logged = []
-    monkeypatch.setattr('se_backbones.weights.init.print_log',
-                        lambda msg, **kwargs: logged.append(msg))
+    monkeypatch.setattr(
+        'se_backbones.weights.init.print_log', lambda msg, **kwargs: logged.append(msg)
+    )
     no_se_in_layer1 = dict(depth=18, stage_with_se=(False, True, True, True))
-    assert_refused(SEResNet(**no_se_in_layer1, init_cfg=timm_init(path)),
-                   r'8 unexpected keys: layer1\.0\.se_layer')
+    assert_refused(
+        SEResNet(**no_se_in_layer1, init_cfg=timm_init(path)),
+        r'8 unexpected keys: layer1\.0\.se_layer',
+    )
     partial = SEResNet(**no_se_in_layer1, init_cfg=timm_init(path, strict=False))
     partial.init_weights()
     assert len(logged) == 1 and 'layer1.0.se_layer.conv1.conv.weight' in logged[0]
     assert '8 unexpected keys' in logged[0] and 'strict=False: these are skipped' in logged[0]
-    torch.testing.assert_close(partial.layer2[0].se_layer.conv1.conv.weight,
-                               theirs.layer2[0].se.fc1.weight, rtol=0, atol=0)
-    torch.testing.assert_close(partial.layer1[0].conv1.weight, theirs.layer1[0].conv1.weight,
-                               rtol=0, atol=0)
+    torch.testing.assert_close(
+        partial.layer2[0].se_layer.conv1.conv.weight, theirs.layer2[0].se.fc1.weight, rtol=0, atol=0
+    )
+    torch.testing.assert_close(
+        partial.layer1[0].conv1.weight, theirs.layer1[0].conv1.weight, rtol=0, atol=0
+    )
 
 
-@pytest.mark.parametrize('kwargs,error,match', [
-    (dict(strict='no'), TypeError, 'strict must be True or False'),
-    (dict(missing_ok='yes'), TypeError, 'missing_ok must be True or False'),
-    (dict(checkpoint=3), TypeError, 'checkpoint must be None or a file path'),
-    (dict(sha256='abc'), ValueError, 'sha256 needs checkpoint'),
-])
+@pytest.mark.parametrize(
+    'kwargs,error,match',
+    [
+        (dict(strict='no'), TypeError, 'strict must be True or False'),
+        (dict(missing_ok='yes'), TypeError, 'missing_ok must be True or False'),
+        (dict(checkpoint=3), TypeError, 'checkpoint must be None or a file path'),
+        (dict(sha256='abc'), ValueError, 'sha256 needs checkpoint'),
+    ],
+)
 def test_bad_timm_pretrained_arguments(kwargs, error, match):
     from se_backbones import TimmPretrained
+
     with pytest.raises(error, match=match):
         TimmPretrained('seresnet18', **kwargs)

@@ -1,5 +1,6 @@
 """init_cfg=TimmPretrained(...) alone: the backbone's default init (Kaiming convs, unit norms,
 zero-initialised last norms) is what the timm weights overwrite, and what missing_ok keeps."""
+
 import torch
 
 from se_backbones import SEResNet
@@ -16,8 +17,10 @@ def test_missing_ok_alone_keeps_the_default_init_of_a_backbone_without_init_cfg(
     reference = SEResNet(depth=50)
     reference.init_weights()
     torch.manual_seed(0)
-    model = SEResNet(depth=50, init_cfg=dict(type='se_backbones.TimmPretrained',
-                                             model_name='seresnet50', missing_ok=True))
+    model = SEResNet(
+        depth=50,
+        init_cfg=dict(type='se_backbones.TimmPretrained', model_name='seresnet50', missing_ok=True),
+    )
     model.init_weights()
     ours, theirs = model.state_dict(), reference.state_dict()
     assert ours.keys() == theirs.keys()

@@ -27,9 +27,13 @@ def test_pretrained_tag_is_accepted_and_configs_are_copies():
     assert backbone_cfg_from_timm('legacy_seresnet50')['se_cfg'] == dict(divisor=1)
 
 
-@pytest.mark.parametrize('name', ['seresnet33ts', 'vit_base_patch16_224', 'senet50',
-                                  'seresnetaa50d.a1_in1k', 'resnet50'])
+@pytest.mark.parametrize(
+    'name', ['seresnet33ts', 'vit_base_patch16_224', 'senet50', 'seresnetaa50d.a1_in1k', 'resnet50']
+)
 def test_unsupported_names_are_named_with_the_supported_list(name):
-    with pytest.raises(ValueError, match=rf"timm model '{name}' is not an SE-ResNet.*"
-                                         r'supported: seresnet18, seresnet34'):
+    with pytest.raises(
+        ValueError,
+        match=rf"timm model '{name}' is not an SE-ResNet.*"
+        r'supported: seresnet18, seresnet34',
+    ):
         backbone_cfg_from_timm(name)
