@@ -196,7 +196,10 @@ def test_variants_build_and_run_forward_backward(cls, kwargs):
     [
         (dict(depth=50, se_position='middle'), "se_position must be one of 'standard', 'pre'"),
         (dict(depth=18, se_position='after_conv2'), "'after_conv2' needs bottlenecks"),
-        (dict(depth=50, se_cfg=dict(type='CBAM')), r"se_cfg\['type'\] must be an attention layer"),
+        (
+            dict(depth=50, se_cfg=dict(type='CBAM')),
+            r"se_cfg\['type'\] must be a ChannelAttention subclass",
+        ),
         (
             dict(depth=50, se_cfg=dict(type='ECALayer'), se_ratio=8),
             'se_ratio must be None with se_cfg type ECALayer',
