@@ -73,6 +73,44 @@ MODULES = {
     'tools/train.py': ['tests/tools/test_train.py'],
     'tools/test.py': ['tests/tools/test_train.py'],
     'tools/make_se_config.py': ['tests/tools/test_cli.py', 'tests/twin'],
+    'se_backbones/resnet_checks.py': [
+        'tests/test_checks.py',
+        'tests/upstream/test_mmdet_resnet_behaviours.py',
+        '-k',
+        'not random_configs',
+    ],
+    **{
+        f'se_backbones/layers/{name}.py': ['tests/layers', 'tests/backbones/test_fast_paths.py']
+        for name in (
+            'attention',
+            'eca_layer',
+            'make_divisible',
+            'scale_add_relu',
+            'se_layer',
+            'se_plugin',
+            'squeeze_gate',
+        )
+    },
+    **{
+        f'se_backbones/backbones/{name}.py': ['tests/backbones', 'tests/test_extending.py']
+        for name in ('arguments', 'se_blocks', 'senet', 'seresnet', 'seresnext')
+    },
+    **{
+        f'se_backbones/twin/{name}.py': ['tests/twin']
+        for name in (
+            'archs',
+            'base',
+            'changes',
+            'context',
+            'make',
+            'render',
+            'rules_backbone',
+            'rules_init',
+            'rules_model',
+            'weights',
+            'widths',
+        )
+    },
 }
 
 

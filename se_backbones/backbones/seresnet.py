@@ -1,86 +1,15 @@
-import contextlib
 import inspect
 
 import torch.nn as nn
 from mmcv.cnn import build_conv_layer, build_norm_layer
 from mmseg.models.backbones.resnet import ResNet
 
-from ..checks import (
-    GROUPED_CONV_HINTS,
-    check_bool,
-    check_choice,
-    check_ints,
-    check_known_args,
-    check_positive_int,
-    check_resnet_args,
-    fail,
-    per_stage,
-    resnet_defaults,
-)
-from ..layers import ChannelAttention
+from ..checks import check_bool, check_choice, check_known_args, fail, per_stage
 from ..registry import MODELS
+from ..resnet_checks import GROUPED_CONV_HINTS, check_resnet_args, resnet_defaults
 from ..weights import init_weights_then_timm, is_timm_init
-from .se_blocks import SE_POSITIONS, PluginBuildError, SEBasicBlock, SEBottleneck, attention_class
-
-TIMM_PREFIX = 'timm://'
-
-
-def timm_shorthand(owner, pretrained, init_cfg):
-    """``pretrained='timm://<name>'`` as ``init_cfg=dict(type='se_backbones.TimmPretrained',
-    model_name=<name>)``; returns ``(pretrained, init_cfg)``."""
-    if isinstance(pretrained, str) and pretrained.startswith(TIMM_PREFIX):
-        if init_cfg is not None:
-            raise ValueError(f'{owner}: set pretrained or init_cfg, not both')
-        return None, dict(
-            type='se_backbones.TimmPretrained', model_name=pretrained[len(TIMM_PREFIX) :]
-        )
-    return pretrained, init_cfg
-
-
-def stem_widths(owner, stem_channels, base_channels, deep_stem):
-    """The three deep-stem conv widths (the last one is the plain stem's width): given, or
-    ``(c // 2, c // 2, c)`` for one width ``c`` (default: ``base_channels``)."""
-    if stem_channels is None:
-        stem_channels = base_channels
-    if isinstance(stem_channels, (list, tuple)):
-        if not deep_stem:
-            fail(
-                owner,
-                'stem_channels',
-                stem_channels,
-                'one positive int (3 only with deep_stem=True)',
-            )
-        check_ints(owner, 'stem_channels', stem_channels, length=3)
-        return tuple(stem_channels)
-    check_positive_int(owner, 'stem_channels', stem_channels)
-    if deep_stem and stem_channels < 2:
-        fail(owner, 'stem_channels', stem_channels, 'at least 2 with deep_stem=True')
-    return stem_channels // 2, stem_channels // 2, stem_channels
-
-
-@contextlib.contextmanager
-def one_line_build_errors(owner, kwargs):
-    """What fails only while the parent builds the layers, as our one-line errors: a plugin
-    that does not build, a GroupNorm whose num_groups does not divide a width."""
-    try:
-        yield
-    except PluginBuildError as error:
-        fail(
-            owner,
-            'plugins',
-            kwargs.get('plugins'),
-            f'plugin configs that build in every block with distinct names (cfg postfix) ({error})',
-            toolkit=type(error.__cause__),
-        )
-    except ValueError as error:  # torch's GroupNorm
-        if 'divisible by num_groups' not in str(error):
-            raise
-        fail(
-            owner,
-            'norm_cfg',
-            kwargs.get('norm_cfg'),
-            f'a norm whose num_groups divides every layer width ({error})',
-        )
+from .arguments import attention_type, one_line_build_errors, stem_widths, timm_shorthand
+from .se_blocks import SE_POSITIONS, SEBasicBlock, SEBottleneck
 
 
 @MODELS.register_module()
@@ -241,50 +170,7 @@ class SEResNet(ResNet):
         """Check the SE arguments and keep what make_res_layer gives each stage's blocks: the
         attention class (resolved here, once), its config, the ratio and flag per stage."""
         check_bool(name, 'act_before_se', act_before_se)
-        if se_cfg is not None and not isinstance(se_cfg, dict):
-            fail(
-                name,
-                'se_cfg',
-                se_cfg,
-                "None or a dict: the attention layer's type (default SELayer) and arguments",
-                TypeError,
-            )
-        se_cfg = dict(se_cfg or {})
-        for key in ('channels', 'ratio'):
-            if key in se_cfg:
-                fail(
-                    name,
-                    'se_cfg',
-                    se_cfg,
-                    f'free of {key!r} (it comes from the block width and se_ratio)',
-                )
-        try:
-            attention = attention_class(se_cfg.get('type', 'SELayer'))
-        except KeyError as error:  # a close miss: the registry's did-you-mean
-            fail(
-                name,
-                "se_cfg['type']",
-                se_cfg.get('type'),
-                f'a ChannelAttention subclass registered in se_backbones.MODELS ({error.args[0]})',
-                toolkit=KeyError,
-            )
-        if not (isinstance(attention, type) and issubclass(attention, ChannelAttention)):
-            fail(
-                name,
-                "se_cfg['type']",
-                se_cfg.get('type'),
-                'a ChannelAttention subclass '
-                'registered in se_backbones.MODELS: SELayer, ECALayer or one of your own '
-                '(docs/extending.md)',
-            )
-        takes = [
-            p
-            for p in inspect.signature(attention.__init__).parameters
-            if p not in ('self', 'channels', 'ratio', 'args', 'kwargs')
-        ]
-        check_known_args(
-            f'{name}: se_cfg of {attention.__name__}', [k for k in se_cfg if k != 'type'], takes
-        )
+        attention, se_cfg = attention_type(name, se_cfg)
         check_choice(name, 'se_position', se_position, SE_POSITIONS)
         if se_position == 'after_conv2' and block.expansion == 1:
             fail(

@@ -3,7 +3,8 @@
 cannot be mapped). ``model.backbone`` is replaced (``_delete_=True``): the architecture comes
 from the target, the training settings from the base."""
 
-from ..checks import check_block_options, error_class, resnet_defaults
+from ..checks import error_class
+from ..resnet_checks import check_block_options, resnet_defaults
 from .archs import blocks
 from .base import class_defaults
 from .changes import KEPT, SET, Change, TwinError
@@ -159,7 +160,7 @@ def kept(ctx):
 
 def kept_fit_target(ctx):
     """The kept settings must suit the target's blocks (the DCN, plugin and multi_grid rules
-    of :func:`~se_backbones.checks.check_block_options`) and, with timm weights, their
+    of :func:`~se_backbones.resnet_checks.check_block_options`) and, with timm weights, their
     layout: 4 stages, RGB input, BatchNorm, plain convs."""
     cls, expansion, counts = blocks(ctx.target.timm_arch)
     a = {**resnet_defaults(), **our_defaults(ctx), **kept_values(ctx)}
