@@ -12,7 +12,7 @@
 import torch
 import torch.nn.functional as F
 
-from .squeeze_gate import is_compiling, is_exporting
+from .squeeze_gate import LOW_PRECISION, is_compiling, is_exporting
 
 
 def _forward(x, gate, identity, inplace=False):
@@ -55,11 +55,11 @@ class _ScaleAddReLU(torch.autograd.Function):
         # x * gate recovered as out - identity, in one new tensor (or in the recomputed one)
         scaled = identity.neg_().add_(out) if ctx.bn is not None else torch.sub(out, identity)
         # sum over H, W of grad * x (gate > 0: it is a sigmoid, or flat where it is 0; the
-        # clamp only guards an underflow to exactly 0); summed in float32 for low precision
-        grad_gate = scaled.mul_(grad_pre).sum((2, 3), keepdim=True, dtype=torch.float32)
-        grad_gate = (grad_gate / gate.float().clamp_min(torch.finfo(gate.dtype).tiny)).to(
-            gate.dtype
-        )
+        # clamp only guards an underflow to exactly 0); float16/bfloat16 summed in float32
+        acc = torch.float32 if gate.dtype in LOW_PRECISION else gate.dtype
+        grad_gate = scaled.mul_(grad_pre).sum((2, 3), keepdim=True, dtype=acc)
+        grad_gate = grad_gate / gate.to(acc).clamp_min(torch.finfo(gate.dtype).tiny)
+        grad_gate = grad_gate.to(gate.dtype)
         return grad_x, grad_gate, grad_pre, None, None, None
 
 
