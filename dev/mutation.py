@@ -45,6 +45,40 @@ EQUIVALENTS_DOC = os.path.join(ROOT, 'docs', 'mutation_testing.md')
 LINKED = ('se_backbones', 'tools', 'tests', 'configs', 'dev')  # what a work dir sees
 TIMEOUT_SHARE = 0.05  # timeouts above this share of a module's mutants fail the run
 
+# The twin's fast tests per module: each rule alone (test_rules: context(model_dict)), whole
+# twins of small local bases (test_make), the options and refusals. Not the toy train steps, the
+# builds and forwards of upstream twins, the sweep and the subprocesses (minutes a mutant; what
+# they check of the twin's text and refusals has fast tests here).
+RULES_TESTS = ['tests/twin/test_rules.py', 'tests/twin/test_make.py']
+TWIN_TESTS = {
+    'rules_backbone': RULES_TESTS,
+    'rules_init': RULES_TESTS,
+    'rules_model': RULES_TESTS,
+    'widths': RULES_TESTS,
+    'context': RULES_TESTS,
+    'changes': ['tests/twin/test_changes.py', *RULES_TESTS],
+    'archs': ['tests/twin/test_archs.py', 'tests/twin/test_weights.py', *RULES_TESTS],
+    'weights': [
+        'tests/twin/test_weights.py',
+        'tests/twin/test_weights_load.py',
+        'tests/twin/test_upstream_configs.py',
+        '-k',
+        'not train_a_step and not command and not upstream_configs or options_that_do_not',
+    ],
+    'base': ['tests/twin/test_base.py', 'tests/twin/test_make.py', 'tests/twin/test_render.py'],
+    'render': ['tests/twin/test_render.py', 'tests/twin/test_make.py'],
+    'make': ['tests/twin/test_make.py', 'tests/twin/test_render.py', 'tests/twin/test_base.py'],
+}
+CLI_TESTS = ['tests/tools/test_make_se_config.py', 'tests/tools/test_cli.py']
+NOT_SUBPROCESS = (
+    'not heavy_imports and not missing_input_file and not dataset_that_is_not_there '
+    'and not missing_toy_set'
+)
+RUN_ARGS = (  # tools/train.py and tools/test.py parsing and wiring, without a run
+    'parses_its_options or missing_file_is_one_line or evaluates_the_checkpoint '
+    'or runner_options or make_se_config or die or require_file or parser_keeps'
+)
+
 # module -> the pytest arguments selecting the tests that should catch its bugs: the test
 # files mirroring it, and those of its callers where those say what a user sees
 MODULES = {
@@ -67,12 +101,18 @@ MODULES = {
         'tests/weights/test_init_added.py',
     ],
     'se_backbones/weights/timm_archs.py': ['tests/weights/test_timm_archs.py'],
-    'tools/cli.py': ['tests/tools/test_cli.py'],
+    # the command lines in-process (subprocess tests reach no function mutmut can see)
+    'tools/cli.py': [
+        *CLI_TESTS,
+        'tests/tools/test_train.py',
+        '-k',
+        f'({NOT_SUBPROCESS}) and ({RUN_ARGS})',
+    ],
     'tools/convert_timm.py': ['tests/tools/test_convert_timm.py'],
     'tools/summary.py': ['tests/tools/test_summary.py'],
-    'tools/train.py': ['tests/tools/test_train.py'],
-    'tools/test.py': ['tests/tools/test_train.py'],
-    'tools/make_se_config.py': ['tests/tools/test_cli.py', 'tests/twin'],
+    'tools/train.py': ['tests/tools/test_train.py', '-k', RUN_ARGS],
+    'tools/test.py': ['tests/tools/test_train.py', '-k', RUN_ARGS],
+    'tools/make_se_config.py': [*CLI_TESTS, '-k', NOT_SUBPROCESS],
     'se_backbones/resnet_checks.py': [
         'tests/test_checks.py',
         'tests/upstream/test_mmdet_resnet_behaviours.py',
@@ -95,22 +135,7 @@ MODULES = {
         f'se_backbones/backbones/{name}.py': ['tests/backbones', 'tests/test_extending.py']
         for name in ('arguments', 'se_blocks', 'senet', 'seresnet', 'seresnext')
     },
-    **{
-        f'se_backbones/twin/{name}.py': ['tests/twin']
-        for name in (
-            'archs',
-            'base',
-            'changes',
-            'context',
-            'make',
-            'render',
-            'rules_backbone',
-            'rules_init',
-            'rules_model',
-            'weights',
-            'widths',
-        )
-    },
+    **{f'se_backbones/twin/{name}.py': tests for name, tests in TWIN_TESTS.items()},
 }
 
 

@@ -155,3 +155,80 @@ def test_a_missing_toy_set_names_the_command_that_makes_it(config, command, tmp_
     )
     last = result.stderr.strip().splitlines()[-1]
     assert result.returncode == 1 and last.endswith(command), last
+
+
+# --- tools/cli.py in-process ------------------------------------------------------------------
+
+
+def test_die_is_one_line_on_stderr_and_exit_status_2(capsys):
+    from tools.cli import die
+
+    with pytest.raises(SystemExit) as exit:
+        die('x.py', 'what went wrong')
+    assert exit.value.code == 2
+    assert capsys.readouterr() == ('', 'x.py: error: what went wrong\n')
+
+
+def test_require_file_names_a_missing_or_unreadable_file(tmp_path, capsys, monkeypatch):
+    from tools.cli import require_file
+
+    path = tmp_path / 'a.pth'
+    with pytest.raises(SystemExit) as exit:
+        require_file('x.py', str(path), 'checkpoint')
+    assert exit.value.code == 2
+    assert capsys.readouterr().err == f'x.py: error: checkpoint {str(path)!r} does not exist\n'
+    path.write_text('')
+    assert require_file('x.py', str(path), 'checkpoint') is None
+    # root reads anything: what a user without the permission sees
+    monkeypatch.setattr(os, 'access', lambda p, mode: not (p == str(path) and mode == os.R_OK))
+    with pytest.raises(SystemExit) as exit:
+        require_file('x.py', str(path), 'checkpoint')
+    assert exit.value.code == 2
+    assert capsys.readouterr().err == f'x.py: error: checkpoint {str(path)!r} is not readable\n'
+
+
+def test_the_parser_keeps_the_docstrings_layout_and_shows_defaults():
+    from tools.cli import parser
+
+    p = parser('Title.\n\n    python x.py A  [--n N]\n', prog='x.py')
+    p.add_argument('--n', type=int, default=3, help='a number')
+    text = p.format_help()
+    assert text.startswith('usage: x.py [-h] [--n N]\n\nTitle.\n\n    python x.py A  [--n N]\n')
+    assert 'a number (default: 3)' in ' '.join(text.split())
+
+
+def test_runner_options_and_local_rank(monkeypatch):
+    from tools.cli import add_runner_args, parse_runner_args, parser
+
+    p = parser('t', prog='t.py')
+    add_runner_args(p)
+    monkeypatch.delenv('LOCAL_RANK', raising=False)
+    args = parse_runner_args(p, [])
+    assert (args.work_dir, args.cfg_options, args.launcher, args.local_rank) == (
+        None,
+        {},
+        'none',
+        0,
+    )
+    assert os.environ['LOCAL_RANK'] == '0'
+    monkeypatch.delenv('LOCAL_RANK')
+    args = parse_runner_args(
+        p,
+        [
+            '--work-dir',
+            'w',
+            '--launcher',
+            'pytorch',
+            '--local-rank',
+            '2',
+            '--cfg-options',
+            'a=1',
+            'b.c=x,y',
+        ],
+    )
+    assert (args.work_dir, args.launcher, args.local_rank) == ('w', 'pytorch', 2)
+    assert args.cfg_options == {'a': 1, 'b.c': ['x', 'y']} and os.environ['LOCAL_RANK'] == '2'
+    assert parse_runner_args(p, ['--local_rank', '5']).local_rank == 5
+    assert os.environ['LOCAL_RANK'] == '2'  # torchrun's own setting wins
+    with pytest.raises(SystemExit):
+        parse_runner_args(p, ['--launcher', 'ssh'])

@@ -1,5 +1,7 @@
+import os
 import re
 
+import pytest
 import timm
 import torch
 from mmengine.registry import DefaultScope
@@ -38,3 +40,58 @@ def test_classifier_checkpoint_gives_timm_logits(tmp_path, capsys):
     x = torch.randn(2, 3, 64, 64)
     with torch.no_grad():
         assert max_rel_diff([classifier.eval()(x, mode='tensor')], [theirs(x)]) < 1e-5
+
+
+def test_keys_are_counted_by_group():
+    from tools.convert_timm import key_group
+
+    assert [
+        key_group(k)
+        for k in (
+            'backbone.layer2.0.se_layer.conv1.conv.weight',
+            'layer1.0.downsample.0.weight',
+            'backbone.layer4.2.conv3.weight',
+            'stem.3.weight',
+            'backbone.conv1.weight',
+            'head.fc.bias',
+        )
+    ] == ['layer2 SE', 'layer1 downsample', 'layer4 convs+BN', 'stem', 'stem', 'classifier']
+
+
+def test_the_checkpoint_names_the_timm_model_and_the_output(tmp_path, capsys):
+    src, dst = str(tmp_path / 'timm.pth'), str(tmp_path / 'ours.pth')
+    torch.save(randomize_(timm.create_model('seresnet18')).state_dict(), src)
+    cfg = main(['seresnet18', src, dst])
+    saved = torch.load(dst, weights_only=True)
+    assert saved['meta'] == dict(timm_model='seresnet18', converter='se_backbones')
+    assert cfg == dict(
+        type='se_backbones.SEResNet', depth=18, init_cfg=dict(type='Pretrained', checkpoint=dst)
+    )
+    out = capsys.readouterr().out.splitlines()
+    assert (
+        out[0] == f'seresnet18: wrote {len(saved["state_dict"])} tensors to {dst}; keys by group:'
+    )
+    assert out[1] == f'  {"stem":22s} {6:4d}' and 'config:' in out
+
+
+@pytest.mark.parametrize(
+    'argv, message',
+    [
+        (
+            ['seresnet18', 'SRC', 'no_folder/out.pth'],
+            "the folder of the output 'no_folder/out.pth' does not exist",
+        ),
+        (['legacy_seresnet18', 'SRC', 'out.pth'], 'legacy_seresnet18'),  # another architecture
+        (['resnet50', 'SRC', 'out.pth'], "timm model 'resnet50' is not an SE-ResNet"),
+    ],
+)
+def test_what_cannot_be_converted_is_one_line_and_exit_status_2(
+    argv, message, tmp_path, capsys, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    torch.save(timm.create_model('seresnet18').state_dict(), 'src.pth')
+    with pytest.raises(SystemExit) as exit:
+        main(['src.pth' if a == 'SRC' else a for a in argv])
+    err = capsys.readouterr().err
+    assert exit.value.code == 2 and err.startswith('convert_timm.py: error: ') and message in err
+    assert err.count('\n') == 1 and sorted(os.listdir(tmp_path)) == ['src.pth']

@@ -299,3 +299,90 @@ def test_dist_test_sh_with_one_process_equals_tools_test(cls_run, tmp_path):
     metric = re.search(r'accuracy/top1: ([0-9.]+)', log)
     assert metric and float(metric.group(1)) == pytest.approx(single['accuracy/top1'], abs=1e-6)
     assert os.path.getsize(tmp_path / 'out.pkl') > 0
+
+
+# --- the command lines in-process (no run: the Runner is the engine's tests') -----------------
+
+
+class FakeRunner:
+    """What tools/train.py and tools/test.py hand to the engine, and what they call."""
+
+    def __init__(self, args, tool, splits):
+        self.args, self.tool, self.splits, self.calls = args, tool, splits, []
+        self.test_evaluator = argparse.Namespace(metrics=[])
+
+    def train(self):
+        self.calls.append('train')
+
+    def test(self):
+        self.calls.append('test')
+        return {'metric': 1.0}
+
+
+@pytest.fixture
+def fake_runner(monkeypatch):
+    import se_backbones.engine.runner as engine
+
+    monkeypatch.setattr(engine, 'build_runner', FakeRunner)
+    monkeypatch.delenv('LOCAL_RANK', raising=False)
+
+
+def test_train_parses_its_options_and_trains(fake_runner, tmp_path):
+    runner = train_tool.main([CLS])
+    assert (runner.tool, runner.splits, runner.calls) == ('train.py', ('train', 'val'), ['train'])
+    args = runner.args
+    assert (args.config, args.resume, args.amp, args.auto_scale_lr) == (CLS, None, False, False)
+    assert (args.work_dir, args.cfg_options, args.launcher) == (None, {}, 'none')
+    assert os.environ['LOCAL_RANK'] == '0'
+    args = train_tool.main([CLS, '--resume', '--amp', '--auto-scale-lr']).args
+    assert (args.resume, args.amp, args.auto_scale_lr) == ('auto', True, True)
+    checkpoint = tmp_path / 'iter_1.pth'
+    checkpoint.write_text('')
+    assert train_tool.main([CLS, '--resume', str(checkpoint)]).args.resume == str(checkpoint)
+
+
+@pytest.mark.parametrize(
+    'tool, argv, message',
+    [
+        ('train', ['missing.py'], "train.py: error: config file 'missing.py' does not exist"),
+        (
+            'train',
+            [CLS, '--resume', 'missing.pth'],
+            "train.py: error: --resume checkpoint 'missing.pth' does not exist",
+        ),
+        ('test', ['missing.py', CLS], "test.py: error: config file 'missing.py' does not exist"),
+        ('test', [CLS, 'missing.pth'], "test.py: error: checkpoint 'missing.pth' does not exist"),
+    ],
+)
+def test_a_missing_file_is_one_line_and_exit_status_2(tool, argv, message, fake_runner, capsys):
+    module = {'train': train_tool, 'test': test_tool}[tool]
+    with pytest.raises(SystemExit) as exit:
+        module.main(argv)
+    assert exit.value.code == 2 and capsys.readouterr().err == message + '\n'
+
+
+def test_test_evaluates_the_checkpoint_and_dumps_predictions(fake_runner, tmp_path, monkeypatch):
+    checkpoint = str(tmp_path / 'iter_1.pth')
+    open(checkpoint, 'w').close()
+    captured = {}
+
+    def build(args, tool, splits):
+        captured['runner'] = FakeRunner(args, tool, splits)
+        return captured['runner']
+
+    import se_backbones.engine.runner as engine
+
+    monkeypatch.setattr(engine, 'build_runner', build)
+    out = str(tmp_path / 'p.pkl')
+    argv = [CLS, checkpoint, '--work-dir', 'w', '--launcher', 'pytorch', '--out', out]
+    assert test_tool.main([*argv, '--cfg-options', 'a=1']) == {'metric': 1.0}
+    runner = captured['runner']
+    assert (runner.tool, runner.splits, runner.calls) == ('test.py', ('test',), ['test'])
+    assert vars(runner.args) == dict(
+        config=CLS, launcher='pytorch', work_dir='w', cfg_options=dict(a=1, load_from=checkpoint)
+    )
+    [dump] = runner.test_evaluator.metrics
+    assert type(dump).__name__ == 'DumpResults' and dump.out_file_path == out
+    test_tool.main([CLS, checkpoint])
+    assert captured['runner'].test_evaluator.metrics == []
+    assert captured['runner'].args.cfg_options == dict(load_from=checkpoint)
