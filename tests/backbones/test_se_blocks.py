@@ -1,5 +1,5 @@
 """The fused SE end writes into the branch's own tensor in training only where nothing else
-keeps that tensor for backward."""
+keeps that tensor for backward; in inference always."""
 
 import pytest
 import torch
@@ -9,37 +9,47 @@ from se_backbones.backbones.se_blocks import SEBasicBlock, SEBottleneck
 CONTEXT_BLOCK = dict(cfg=dict(type='ContextBlock', ratio=1.0 / 4), position='after_conv3')
 
 
-def block_output_is_last_norms_output(block):
+def block_output_is_last_norms_output(block, train=True):
     seen = {}
     norm = getattr(block, block.last_norm)
     handle = norm.register_forward_hook(lambda m, i, o: seen.update(ptr=o.data_ptr()))
-    x = torch.randn(2, 16, 6, 6, requires_grad=True)
-    out = block.train()(x)
-    out.sum().backward()  # autograd raises here if a kept tensor was overwritten
+    x = torch.randn(2, 16, 6, 6, requires_grad=train)
+    with torch.set_grad_enabled(train):
+        out = block.train(train)(x)
+    if train:
+        out.sum().backward()  # autograd raises here if a kept tensor was overwritten
+        assert x.grad is not None and torch.isfinite(x.grad).all()
     handle.remove()
-    assert x.grad is not None and torch.isfinite(x.grad).all()
     return out.data_ptr() == seen['ptr']
 
 
-@pytest.mark.parametrize(
-    'kwargs, inplace',
-    [
-        (dict(), True),
-        (dict(se_cfg=dict(type='SELayer', ratio=4, squeeze='avgmax')), False),
-        (dict(se_cfg=dict(type='ECALayer')), True),
-        (dict(se_cfg=dict(type='ECALayer', squeeze='max')), False),
-        (dict(act_before_se=True), False),
-        (dict(plugins=[CONTEXT_BLOCK]), False),
-    ],
-)
-def test_training_writes_into_the_branch_only_where_nothing_keeps_it(kwargs, inplace):
+CASES = [
+    (dict(), True),
+    (dict(se_cfg=dict(type='SELayer', ratio=4, squeeze='avgmax')), False),
+    (dict(se_cfg=dict(type='ECALayer')), True),
+    (dict(se_cfg=dict(type='ECALayer', squeeze='max')), False),
+    (dict(act_before_se=True), False),
+    (dict(plugins=[CONTEXT_BLOCK]), False),
+]
+
+
+def make_block(kwargs):
+    kwargs = dict(kwargs)
     kwargs.setdefault('se_cfg', dict(type='SELayer', ratio=4))
-    block = (
-        SEBottleneck(16, 4, **kwargs)
-        if 'plugins' in kwargs or 'act_before_se' not in kwargs
-        else SEBasicBlock(16, 16, **kwargs)
-    )
-    assert block_output_is_last_norms_output(block) == inplace
+    if 'plugins' in kwargs or 'act_before_se' not in kwargs:
+        return SEBottleneck(16, 4, **kwargs)
+    return SEBasicBlock(16, 16, **kwargs)
+
+
+@pytest.mark.parametrize('kwargs, inplace', CASES)
+def test_training_writes_into_the_branch_only_where_nothing_keeps_it(kwargs, inplace):
+    assert block_output_is_last_norms_output(make_block(kwargs)) == inplace
+
+
+@pytest.mark.parametrize('kwargs', [k for k, _ in CASES if 'plugins' not in k])
+def test_inference_writes_into_the_branch(kwargs):
+    """Without autograd nothing keeps the branch: the end never allocates a new tensor."""
+    assert block_output_is_last_norms_output(make_block(kwargs), train=False)
 
 
 @pytest.mark.skipif(

@@ -1,9 +1,11 @@
 import pytest
 import timm
 import torch
+import torch.nn.functional as F
 
 from se_backbones import SENet154
-from tests.helpers import num_params
+from se_backbones.backbones import SENetBottleneck
+from tests.helpers import num_params, randomize_
 
 
 def test_architecture_of_senet154():
@@ -51,3 +53,73 @@ def test_architecture_of_senet154():
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         SENet154(**kwargs)
+
+
+def test_small_senet154_keeps_its_defaults_and_takes_overrides():
+    """A narrow SENet-154 (base 16, 8 groups): the 3-conv stem and ceil-mode pool of the
+    defaults, SE widths C // 16 without rounding up to 8 (timm's legacy_senet154: 64 // 16 = 4),
+    3x3 downsample convs from stage 2 on; a given stem_pool_cfg replaces the default."""
+    model = SENet154(base_channels=16, groups=8, stem_channels=(8, 8, 16), out_indices=(0, 3))
+    state = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    assert [state[f'stem.{i}.weight'] for i in (0, 3, 6)] == [
+        (8, 3, 3, 3),
+        (8, 8, 3, 3),
+        (16, 8, 3, 3),
+    ]
+    assert [state[f'layer{i}.0.se_layer.conv1.conv.weight'][0] for i in (1, 2, 3, 4)] == [
+        4,
+        8,
+        16,
+        32,
+    ]
+    assert [state[f'layer{i}.0.downsample.0.weight'][2:] for i in (1, 2, 3, 4)] == [(1, 1)] + [
+        (3, 3)
+    ] * 3
+    assert [tuple(f.shape) for f in model.eval()(torch.randn(1, 3, 75, 75))] == [
+        (1, 64, 19, 19),
+        (1, 512, 3, 3),
+    ]
+    model = SENet154(base_channels=16, groups=8, stem_pool_cfg=dict(kernel_size=4, stride=4))
+    assert model.eval()(torch.randn(1, 3, 75, 75))[3].shape == (1, 512, 2, 2)  # 38 -> 9
+
+
+def test_senet_bottleneck_is_the_papers_block():
+    """1x1 conv to 2 * planes, grouped 3x3 conv to 4 * planes with the stride, 1x1 conv to
+    4 * planes, SE where asked (here after the 3x3 conv: 4 * planes wide); composed by hand."""
+    downsample = torch.nn.Sequential(
+        torch.nn.Conv2d(32, 64, 1, stride=2, bias=False), torch.nn.BatchNorm2d(64)
+    )
+    block = randomize_(
+        SENetBottleneck(
+            32,
+            16,
+            groups=8,
+            stride=2,
+            downsample=downsample,
+            se_cfg=dict(ratio=4),
+            se_position='after_conv2',
+        )
+    ).eval()
+    shapes = {k: tuple(v.shape) for k, v in block.state_dict().items() if k.endswith('weight')}
+    assert {k: v for k, v in shapes.items() if not k.startswith('downsample')} == {
+        'conv1.weight': (32, 32, 1, 1),
+        'bn1.weight': (32,),
+        'conv2.weight': (64, 4, 3, 3),
+        'bn2.weight': (64,),
+        'se_layer.conv1.conv.weight': (16, 64, 1, 1),
+        'se_layer.conv2.conv.weight': (64, 16, 1, 1),
+        'conv3.weight': (64, 64, 1, 1),
+        'bn3.weight': (64,),
+    }
+    x = torch.randn(2, 32, 8, 8)
+    h = torch.relu(block.bn1(F.conv2d(x, block.conv1.weight)))
+    h = torch.relu(block.bn2(F.conv2d(h, block.conv2.weight, stride=2, padding=1, groups=8)))
+    h = block.bn3(F.conv2d(block.se_layer(h), block.conv3.weight))
+    with torch.no_grad():
+        torch.testing.assert_close(block(x), torch.relu(h + downsample(x)))
+    assert SENetBottleneck(128, 32).state_dict()['conv2.weight'].shape == (
+        128,
+        1,
+        3,
+        3,
+    )  # 64 groups

@@ -1,13 +1,15 @@
 import pytest
 import timm
 import torch
+import torch.nn.functional as F
 from mmcv.ops import DeformConv2d
 from mmdet.models.backbones import ResNet as MMDetResNet
 from mmpretrain.models.backbones import SEResNet as MMPretrainSEResNet
+from mmseg.models.backbones import ResNet as MMSegResNet
 from mmseg.models.backbones import ResNetV1c
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from se_backbones import SEResNet
+from se_backbones import SEResNet, SEResNeXt
 from tests.helpers import assert_same_outputs, num_params, randomize_
 
 NO_SE = (False, False, False, False)
@@ -50,16 +52,6 @@ def test_param_count_is_the_paper_formula(ratios):
         assert num_params(se) == num_params(timm.create_model('seresnet50', num_classes=0))
 
 
-def test_per_stage_ratio_and_flags():
-    model = SEResNet(50, se_ratio=(4, 8, 16, 32), stage_with_se=(False, True, True, False))
-    assert model.layer1[0].se_layer is None and model.layer4[2].se_layer is None
-    assert [
-        model.layer2[0].se_layer.squeeze_channels,
-        model.layer3[5].se_layer.squeeze_channels,
-    ] == [64, 64]
-    assert not any('layer1' in k and 'se_layer' in k for k in model.state_dict())
-
-
 @pytest.mark.parametrize(
     'depth,kwargs',
     [
@@ -81,6 +73,7 @@ def test_per_stage_ratio_and_flags():
                 base_channels=32,
             ),
         ),
+        (18, dict(deep_stem=True, in_channels=1, conv_cfg=dict(type='ConvWS'), stem_channels=24)),
     ],
 )
 def test_without_se_is_mmdet_resnet(depth, kwargs):
@@ -88,7 +81,7 @@ def test_without_se_is_mmdet_resnet(depth, kwargs):
     ours = SEResNet(depth, stage_with_se=NO_SE[: kwargs.get('num_stages', 4)], **kwargs)
     assert list(ours.state_dict()) == list(mmdet.state_dict())
     ours.load_state_dict(mmdet.state_dict(), strict=True)
-    assert_same_outputs(ours, mmdet, torch.randn(2, 3, 64, 64))
+    assert_same_outputs(ours, mmdet, torch.randn(2, kwargs.get('in_channels', 3), 64, 64))
 
 
 def test_without_se_is_mmseg_resnetv1c_with_contract_dilation():
@@ -258,3 +251,212 @@ def test_group_norm_that_fits_the_widths_is_accepted():
     """mmdet's and mmseg's ResNet take it (mmseg's own backbone tests use this config)."""
     model = SEResNet(50, norm_cfg=dict(type='GN', num_groups=32, requires_grad=True))
     assert type(model.norm1).__name__ == 'GroupNorm' and model.norm1.num_groups == 32
+
+
+def se_shapes(width, channels, bias=True):
+    """The state-dict shapes of an SELayer of ``channels`` squeezed to ``width``."""
+    shapes = {
+        'conv1.conv.weight': (width, channels, 1, 1),
+        'conv2.conv.weight': (channels, width, 1, 1),
+    }
+    if bias:
+        shapes.update({'conv1.conv.bias': (width,), 'conv2.conv.bias': (channels,)})
+    return shapes
+
+
+WIDTHS = (16, 32, 64, 128)  # SE-ResNet-18 at base_channels=16
+
+
+@pytest.mark.parametrize(
+    'kwargs,expected',
+    [
+        (dict(), [se_shapes(8, c) for c in WIDTHS]),  # c / 16 rounds up to the divisor, 8
+        (dict(se_ratio=2), [se_shapes(c // 2, c) for c in WIDTHS]),
+        (
+            dict(se_ratio=(2, 4, 8, 1)),
+            [se_shapes(8, 16), se_shapes(8, 32), se_shapes(8, 64), se_shapes(128, 128)],
+        ),
+        (dict(se_ratio=4, se_cfg=dict(divisor=1)), [se_shapes(c // 4, c) for c in WIDTHS]),
+        (dict(se_ratio=2, se_cfg=dict(bias=False)), [se_shapes(c // 2, c, False) for c in WIDTHS]),
+        (
+            dict(se_ratio=2, stage_with_se=(True, False, False, True)),
+            [se_shapes(8, 16), {}, {}, se_shapes(64, 128)],
+        ),
+        (dict(stage_with_se=False), [{}, {}, {}, {}]),
+        (dict(se_cfg=dict(type='ECALayer', kernel_size=5)), [{'conv.weight': (1, 1, 5)}] * 4),
+        (  # |(log2 C + 0.5) / 1|, made odd
+            dict(se_cfg=dict(type='se_backbones.ECALayer', gamma=1, b=0.5)),
+            [{'conv.weight': (1, 1, k)} for k in (5, 5, 7, 7)],
+        ),
+        (  # the input width of each stage's first block
+            dict(se_ratio=2, se_position='pre'),
+            [se_shapes(c // 2, c) for c in (16, 16, 32, 64)],
+        ),
+    ],
+)
+def test_se_arguments_reach_every_stage(kwargs, expected):
+    """se_ratio (one, or one per stage), stage_with_se and se_cfg's arguments, as the state dict
+    of each stage's first block shows them."""
+    model = SEResNet(18, base_channels=16, **kwargs)
+    state = model.state_dict()
+    got = [
+        {
+            k[len(f'layer{i}.0.se_layer.') :]: tuple(v.shape)
+            for k, v in state.items()
+            if k.startswith(f'layer{i}.0.se_layer.')
+        }
+        for i in (1, 2, 3, 4)
+    ]
+    assert got == expected
+
+
+@pytest.mark.parametrize(
+    'depth,blocks', [(26, (2, 2, 2, 2)), (200, (3, 24, 36, 3)), (269, (3, 30, 48, 8))]
+)
+def test_blocks_per_stage_of_the_deep_and_shallow_depths(depth, blocks):
+    """timm's seresnet26d, seresnet200d and seresnet269d stage depths (bottlenecks)."""
+    model = SEResNet(depth, base_channels=8, stem_channels=8)
+    assert tuple(len(getattr(model, f'layer{i + 1}')) for i in range(4)) == blocks
+    assert model.layer1[0].conv3.out_channels == 32  # 4 x base: a bottleneck
+
+
+def partial_checkpoint(depth, path, skip):
+    """A random SE-less checkpoint without the keys containing ``skip``."""
+    source = randomize_(MMSegResNet(depth, base_channels=16, stem_channels=16))
+    torch.save({k: v for k, v in source.state_dict().items() if skip not in k}, path)
+    return str(path)
+
+
+@pytest.mark.filterwarnings('ignore:DeprecationWarning')
+@pytest.mark.parametrize('depth,last_norm', [(18, 'bn2'), (50, 'bn3')])
+@pytest.mark.parametrize(
+    'init',
+    ['default', 'no zero init', 'init_cfg', 'init_cfg list', 'pretrained', 'Pretrained'],
+)
+def test_init_is_mmseg_resnets(depth, last_norm, init, tmp_path):
+    """SE off, every init rule gives mmseg's ResNet's weights, seed for seed: Kaiming convs,
+    BN at 1, each block's last norm at 0 (zero_init_residual) only with the default init;
+    a user's init_cfg or checkpoint (here one without the last norms, which keep their init)
+    instead."""
+    kwargs = dict(base_channels=16, stem_channels=16)
+    if init == 'no zero init':
+        kwargs['zero_init_residual'] = False
+    elif init == 'init_cfg':
+        kwargs['init_cfg'] = dict(type='Constant', val=0.5, layer=['Conv2d', '_BatchNorm'])
+    elif init == 'init_cfg list':
+        kwargs['init_cfg'] = [
+            dict(type='Kaiming', layer='Conv2d'),
+            dict(type='Constant', val=2, layer='_BatchNorm'),
+        ]
+    elif init == 'pretrained':
+        kwargs['pretrained'] = partial_checkpoint(depth, tmp_path / 'r.pth', last_norm)
+    elif init == 'Pretrained':
+        kwargs['init_cfg'] = dict(
+            type='Pretrained', checkpoint=partial_checkpoint(depth, tmp_path / 'r.pth', last_norm)
+        )
+    theirs = MMSegResNet(depth, **kwargs)
+    ours = SEResNet(depth, stage_with_se=NO_SE, **kwargs)
+    states = []
+    for model in (theirs, ours):
+        torch.manual_seed(0)
+        model.init_weights()
+        states.append(model.state_dict())
+    assert list(states[0]) == list(states[1])
+    for key, value in states[0].items():
+        assert torch.equal(states[1][key], value), key
+    zeroed = states[1][f'layer1.0.{last_norm}.weight'].abs().sum() == 0
+    assert zeroed == (init == 'default')
+
+
+def test_timm_shorthand_is_the_timm_init_cfg():
+    model = SEResNet(18, pretrained='timm://seresnet18.a1_in1k')
+    assert model.init_cfg == dict(
+        type='se_backbones.TimmPretrained', model_name='seresnet18.a1_in1k'
+    )
+    with pytest.raises(ValueError) as error:
+        SEResNet(18, pretrained='timm://seresnet18', init_cfg=dict(type='Kaiming'))
+    assert str(error.value) == 'SEResNet: set pretrained or init_cfg, not both'
+
+
+@pytest.mark.parametrize(
+    'stem_channels,widths', [(None, (8, 8, 16)), (24, (12, 12, 24)), ((8, 12, 20), (8, 12, 20))]
+)
+def test_deep_stem_widths_and_strides(stem_channels, widths):
+    """The deep stem: three 3x3 conv-BN-ReLU of the given widths (one width c: c // 2, c // 2,
+    c; none: base_channels), the first of stride 2, as composed by hand with its weights."""
+    model = randomize_(
+        SEResNet(18, base_channels=16, deep_stem=True, stem_channels=stem_channels)
+    ).eval()
+    convs = [m for m in model.stem if isinstance(m, torch.nn.Conv2d)]
+    assert [tuple(c.weight.shape) for c in convs] == [
+        (widths[0], 3, 3, 3),
+        (widths[1], widths[0], 3, 3),
+        (widths[2], widths[1], 3, 3),
+    ]
+    assert all(c.bias is None for c in convs)
+    x = torch.randn(1, 3, 16, 16)
+    h = x
+    for i, conv in enumerate(convs):
+        norm = model.stem[3 * i + 1]
+        h = torch.relu(norm(F.conv2d(h, conv.weight, stride=2 if i == 0 else 1, padding=1)))
+    with torch.no_grad():
+        torch.testing.assert_close(model.stem(x), h)
+
+
+@pytest.mark.parametrize(
+    'cls,kwargs,expected',
+    [
+        (
+            SEResNet,
+            dict(depth=18),
+            dict(
+                type='SEResNet',
+                depth=18,
+                groups=None,
+                base_width=None,
+                style='pytorch',
+                deep_stem=False,
+                avg_down=False,
+                deep_stem_channels=(32, 32, 64),
+                stem_pool_cfg=dict(kernel_size=3, stride=2, padding=1),
+                act_before_se=False,
+                se_cfg={},
+                se_position='standard',
+            ),
+        ),
+        (
+            SEResNeXt,
+            dict(
+                depth=26,
+                groups=8,
+                base_width=2,
+                base_channels=16,
+                style='caffe',
+                deep_stem=True,
+                avg_down=True,
+                stem_channels=(8, 8, 16),
+                stem_pool_cfg=dict(kernel_size=3, stride=2, padding=0, ceil_mode=True),
+                act_before_se=True,
+                se_cfg=dict(squeeze='max'),
+                se_position='pre',
+            ),
+            dict(
+                type='SEResNeXt',
+                depth=26,
+                groups=8,
+                base_width=2,
+                style='caffe',
+                deep_stem=True,
+                avg_down=True,
+                deep_stem_channels=(8, 8, 16),
+                stem_pool_cfg=dict(kernel_size=3, stride=2, padding=0, ceil_mode=True),
+                act_before_se=True,
+                se_cfg=dict(squeeze='max'),
+                se_position='pre',
+            ),
+        ),
+    ],
+)
+def test_architecture_names_what_weights_depend_on(cls, kwargs, expected):
+    """What TimmPretrained compares with a timm model's architecture before loading."""
+    assert cls(**kwargs).architecture() == expected

@@ -30,9 +30,17 @@ def test_param_count_is_the_paper_formula():
     )
 
 
-@pytest.mark.parametrize('kwargs', [dict(), dict(deep_stem=True, avg_down=True, style='caffe')])
+@pytest.mark.parametrize(
+    'kwargs',
+    [
+        dict(),
+        dict(deep_stem=True, avg_down=True, style='caffe'),
+        dict(groups=8, base_width=8, base_channels=32, stem_channels=32),
+    ],
+)
 def test_without_se_is_mmdet_resnext(kwargs):
-    mmdet = randomize_(MMDetResNeXt(depth=50, groups=32, base_width=4, norm_eval=False, **kwargs))
+    kwargs = dict(dict(groups=32, base_width=4), **kwargs)
+    mmdet = randomize_(MMDetResNeXt(depth=50, norm_eval=False, **kwargs))
     ours = SEResNeXt(50, stage_with_se=NO_SE, **kwargs)
     assert list(ours.state_dict()) == list(mmdet.state_dict())
     ours.load_state_dict(mmdet.state_dict(), strict=True)

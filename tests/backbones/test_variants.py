@@ -116,40 +116,58 @@ def reference_gate(se, x, se_cfg):
     return GATES[se_cfg.get('gate', 'sigmoid')](z)
 
 
-def reference_se_resnet18(model, x, se_cfg):
+def reference_se_resnet18(model, x, kwargs):
     """SE-ResNet-18's stage outputs composed by hand from the model's torch conv and BN layers,
-    with the SE block in plain torch (standard position: relu(r * gate(r) + shortcut))."""
-    x = model.maxpool(torch.relu(model.norm1(model.conv1(x))))
+    with the SE block in plain torch (standard position: relu(r * gate(r) + shortcut)), the
+    stem pool of ``stem_pool_cfg`` and the ReLU before SE of ``act_before_se``."""
+    se_cfg = kwargs.get('se_cfg', {})
+    pool = kwargs.get('stem_pool_cfg', dict(kernel_size=3, stride=2, padding=1))
+    x = F.max_pool2d(torch.relu(model.norm1(model.conv1(x))), **pool)
     feats = []
     for layer in (model.layer1, model.layer2, model.layer3, model.layer4):
         for block in layer:
             residual = block.norm2(block.conv2(torch.relu(block.norm1(block.conv1(x)))))
+            if kwargs.get('act_before_se'):
+                residual = torch.relu(residual)
+            if block.se_layer is not None:
+                residual = residual * reference_gate(block.se_layer, residual, se_cfg)
             shortcut = x if block.downsample is None else block.downsample(x)
-            x = torch.relu(residual * reference_gate(block.se_layer, residual, se_cfg) + shortcut)
+            x = torch.relu(residual + shortcut)
         feats.append(x)
     return feats
 
 
 @pytest.mark.parametrize(
-    'se_cfg,rel',
+    'kwargs,rel',
     [
-        (dict(gate='tanh'), 1e-5),
-        (dict(gate='relu', squeeze='max'), 1e-3),
-        (dict(type='ECALayer', gate='hsigmoid'), 1e-5),
-        (dict(squeeze='avgmax', gate='sigmoid'), 1e-5),
+        (dict(se_cfg=dict(gate='tanh')), 1e-5),
+        (dict(se_cfg=dict(gate='relu', squeeze='max')), 1e-3),
+        (dict(se_cfg=dict(type='ECALayer', gate='hsigmoid')), 1e-5),
+        (dict(se_cfg=dict(squeeze='avgmax', gate='sigmoid')), 1e-5),
+        (dict(act_before_se=True, stage_with_se=(True, False, True, False)), 1e-5),
+        (dict(act_before_se=True, se_cfg=dict(gate='tanh')), 1e-5),
+        (
+            dict(
+                stem_pool_cfg=dict(kernel_size=3, stride=2, padding=0, ceil_mode=True),
+                stage_with_se=(False, True, False, True),
+            ),
+            1e-5,
+        ),
     ],
 )
-def test_every_gate_trains_with_the_plain_formulas_gradients(se_cfg, rel):
+def test_every_gate_trains_with_the_plain_formulas_gradients(kwargs, rel):
     """tanh gates (negative values) take the unfused path; the others the fused one. Either
     way the outputs and gradients are those of the SE-ResNet written out in plain torch, to
-    float32 rounding at their scale (``rel``). The fused backward recovers x * gate as
+    float32 rounding at their scale (``rel``), with Caffe SENet's ReLU before SE and its stem
+    pool (timm's legacy_seresnet18) as well. The fused backward recovers x * gate as
     out - identity and divides by the gate: a ReLU gate just above 0 (2.6e-5 here) amplifies
     that rounding (measured over 25 inputs: up to 8e-5 of the scale with it, 8e-7 without)."""
-    model = randomize_(SEResNet(18, se_cfg=se_cfg, out_indices=(0, 1, 2, 3))).train()
-    assert model.layer1[0].se_layer.fusable == (se_cfg.get('gate') != 'tanh')
+    model = randomize_(SEResNet(18, out_indices=(0, 1, 2, 3), **kwargs)).train()
+    se = [b.se_layer for b in model.modules() if getattr(b, 'se_layer', None) is not None]
+    assert se[0].fusable == (kwargs.get('se_cfg', {}).get('gate') != 'tanh')
     x = torch.randn(2, 3, 48, 48, generator=torch.Generator().manual_seed(1))
     results = []
-    for forward in (model, lambda x: reference_se_resnet18(model, x, se_cfg)):
+    for forward in (model, lambda x: reference_se_resnet18(model, x, kwargs)):
         model.zero_grad()
         xi = x.clone().requires_grad_()
         feats = forward(xi)

@@ -7,20 +7,44 @@ from tests.helpers import randomize_
 
 
 @pytest.mark.parametrize(
-    'channels,expected',
-    [(16, 3), (64, 3), (128, 5), (256, 5), (512, 5), (1024, 5), (2048, 7), (8192, 7)],
+    'channels,kwargs,expected',
+    [
+        (16, {}, 3),  # |(4 + 1) / 2| = 2, made odd: 3
+        (64, {}, 3),
+        (128, {}, 5),  # 4 -> 5
+        (256, {}, 5),
+        (512, {}, 5),
+        (1024, {}, 5),
+        (2048, {}, 7),  # 6 -> 7
+        (8192, {}, 7),
+        (64, dict(gamma=1), 7),  # |(6 + 1) / 1| = 7
+        (64, dict(gamma=1.5, b=0.5), 5),  # |6.5 / 1.5| = 4 -> 5
+        (64, dict(b=3), 5),  # |9 / 2| = 4 -> 5
+        (64, dict(b=-3), 3),  # |3 / 2| = 1, at least 3
+        (1, dict(b=-20), 11),  # |-20 / 2| = 10 -> 11: the absolute value
+        (64, dict(kernel_size=9), 9),  # given: no adaptive size
+        (64, dict(kernel_size=1, gamma=1), 1),
+    ],
 )
-def test_adaptive_kernel_is_odd_and_grows_with_log2_channels(channels, expected):
-    assert eca_kernel_size(channels) == expected == ECALayer(channels).kernel_size
-    assert ECALayer(channels).conv.weight.shape == (1, 1, expected)  # k weights, no bias
+def test_kernel_size_adaptive_from_channels_gamma_and_b_or_given(channels, kwargs, expected):
+    """ECA-Net's k = |(log2 C + b) / gamma| made odd, at least 3 (as the authors' code and
+    timm), or the kernel_size given: k weights, no bias, in the state dict."""
+    if 'kernel_size' not in kwargs:
+        assert eca_kernel_size(channels, **kwargs) == expected
+    eca = ECALayer(channels, **kwargs)
+    assert {k: tuple(v.shape) for k, v in eca.state_dict().items()} == {
+        'conv.weight': (1, 1, expected)
+    }
 
 
-def test_forward_is_a_1d_conv_across_pooled_channels():
-    eca = randomize_(ECALayer(32, kernel_size=3))
+@pytest.mark.parametrize('k', [3, 5])
+def test_forward_is_a_1d_conv_across_pooled_channels(k):
+    eca = randomize_(ECALayer(32, kernel_size=k))
     x = torch.randn(2, 32, 5, 4)
     w = eca.conv.weight.flatten()
-    s = torch.nn.functional.pad(x.mean((2, 3)), (1, 1))  # zero padding at both channel ends
-    y = w[0] * s[:, :-2] + w[1] * s[:, 1:-1] + w[2] * s[:, 2:]
+    half = k // 2  # zero padding at both channel ends
+    s = torch.nn.functional.pad(x.mean((2, 3)), (half, half))
+    y = sum(w[j] * s[:, j : j + 32] for j in range(k))
     torch.testing.assert_close(eca(x), x * torch.sigmoid(y)[:, :, None, None])
 
 
@@ -41,7 +65,13 @@ def test_equals_timm_eca_module():
     ],
 )
 @pytest.mark.parametrize(
-    'gate,act', [('sigmoid', torch.sigmoid), ('tanh', torch.tanh), ('relu', torch.relu)]
+    'gate,act',
+    [
+        ('sigmoid', torch.sigmoid),
+        ('hsigmoid', lambda z: ((z + 3) / 6).clamp(0, 1)),  # mmcv's HSigmoid
+        ('tanh', torch.tanh),
+        ('relu', torch.relu),
+    ],
 )
 def test_squeeze_and_gate_options(squeeze, reduce, gate, act):
     eca = randomize_(ECALayer(8, kernel_size=1, squeeze=squeeze, gate=gate))
@@ -65,3 +95,9 @@ def test_squeeze_and_gate_options(squeeze, reduce, gate, act):
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         ECALayer(**kwargs)
+
+
+def test_init_cfg_initialises_the_layer():
+    eca = ECALayer(8, kernel_size=3, init_cfg=dict(type='Constant', layer='Conv1d', val=0.5))
+    eca.init_weights()
+    assert eca.state_dict()['conv.weight'].tolist() == [[[0.5, 0.5, 0.5]]]

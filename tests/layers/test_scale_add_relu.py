@@ -300,3 +300,51 @@ def test_block_with_downsample_gradients_equal_the_unfused_ones(norm, monkeypatc
         grads.append([xi.grad] + [p.grad for p in block.parameters()])
     for ours, reference in zip(*grads, strict=True):
         torch.testing.assert_close(ours, reference, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize('grad', [False, True])
+@pytest.mark.parametrize('inplace', [False, True])
+def test_the_branch_is_overwritten_only_when_asked_and_never_a_leaf(grad, inplace):
+    """``inplace`` writes into ``x`` (a block's own temporary); without it ``x`` keeps its
+    values, and a leaf that requires grad (a user's tensor) is never overwritten."""
+    gen = torch.Generator().manual_seed(0)
+    x, identity = torch.randn(2, 4, 3, 3, generator=gen), torch.randn(2, 4, 3, 3, generator=gen)
+    gate = torch.rand(2, 4, 1, 1, generator=gen)
+    before, expected = x.clone(), plain(x, gate, identity)
+    x.requires_grad_(grad)
+    out = scale_add_relu(x, gate, identity, inplace=inplace)
+    torch.testing.assert_close(out, expected)
+    overwritten = not torch.equal(x.detach(), before)
+    assert overwritten == (inplace and not grad)
+
+
+def test_gate_gradient_for_a_gate_near_zero():
+    """A ReLU gate can be tiny (1e-20 here, far below float32's eps): its gradient is still
+    sum_HW(grad * x) where the output is positive (x * gate is recovered exactly here, with a
+    zero shortcut)."""
+    gen = torch.Generator().manual_seed(0)
+    x = (torch.rand(1, 3, 4, 4, generator=gen) + 0.5).requires_grad_()
+    gate = torch.tensor([1e-20, 0.5, 1.0]).view(1, 3, 1, 1).requires_grad_()
+    identity = torch.zeros(1, 3, 4, 4, requires_grad=True)
+    grad = torch.randn(1, 3, 4, 4, generator=gen)
+    scale_add_relu(x, gate, identity).backward(grad)
+    torch.testing.assert_close(gate.grad, (grad * x).sum((2, 3), keepdim=True).detach())
+
+
+def test_shortcut_bn_without_running_stats_recomputes_with_batch_stats():
+    """A BN that tracks no running statistics normalises with the batch's in eval mode too;
+    the recomputed shortcut does the same (hand-derived gradients, as above)."""
+    gen = torch.Generator().manual_seed(0)
+    bn = randomize_(torch.nn.BatchNorm2d(8, track_running_stats=False)).eval()
+    bn_input = torch.randn(4, 8, 5, 5, generator=gen)
+    x = torch.randn(4, 8, 5, 5, generator=gen, requires_grad=True)
+    gate = torch.sigmoid(torch.randn(4, 8, 1, 1, generator=gen)).requires_grad_()
+    grad = torch.randn(4, 8, 5, 5, generator=gen)
+    identity = bn(bn_input).detach().requires_grad_()
+    scale_add_relu(x, gate, identity, shortcut_bn=(bn_input, bn)).backward(grad)
+    with torch.no_grad():
+        mask = (x * gate + identity > 0).float()
+        torch.testing.assert_close(
+            gate.grad, (grad * mask * x).sum((2, 3), keepdim=True), rtol=1e-5, atol=1e-5
+        )
+        torch.testing.assert_close(identity.grad, grad * mask)

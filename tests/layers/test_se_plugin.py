@@ -1,7 +1,9 @@
+import pytest
 import torch
 from mmdet.models.backbones import ResNet
+from mmdet.models.layers import SELayer as MMDetSELayer
 
-from se_backbones import SEResNet
+from se_backbones import SEPlugin, SEResNet
 from tests.helpers import assert_same_outputs, num_params, randomize_
 
 
@@ -40,3 +42,21 @@ def test_plugin_builds_from_an_mmdet_config():
         )
     assert not hasattr(model.layer1[0], 'se_plugin')
     assert model.layer2[0].se_plugin.conv1.conv.out_channels == 64  # 512 / 8
+
+
+@pytest.mark.parametrize(
+    'kwargs',
+    [
+        dict(),  # ratio 16: 2048 -> 128 (a ratio of 17 would round to 120)
+        dict(ratio=8, act_cfg=(dict(type='Tanh'), dict(type='HSigmoid'))),
+        dict(ratio=32, conv_cfg=dict(type='ConvWS')),
+    ],
+)
+def test_plugin_is_mmdets_se_layer_with_the_arguments_given(kwargs):
+    """mmdet's own SELayer (width int(C / ratio)) with the same arguments: its weights load
+    strictly and the outputs are equal."""
+    theirs = randomize_(MMDetSELayer(2048, **kwargs)).eval()
+    ours = SEPlugin(in_channels=2048, **kwargs).eval()
+    ours.load_state_dict(theirs.state_dict(), strict=True)
+    x = torch.randn(2, 2048, 3, 3)
+    torch.testing.assert_close(ours(x), theirs(x))

@@ -2,7 +2,7 @@ import pytest
 import torch
 from packaging.version import Version
 
-from se_backbones import SELayer
+from se_backbones import ECALayer, SELayer
 from se_backbones.layers.squeeze_gate import records_grad, spatial_mean
 
 
@@ -48,3 +48,18 @@ def test_the_squeeze_sums_low_precision_in_float32(dtype, grad):
         se.conv1.register_forward_pre_hook(lambda module, args: pooled.append(args[0]))
         se.gate(x)
     assert pooled[0].dtype == dtype and pooled[0].float().unique().tolist() == [49152.0]
+
+
+@pytest.mark.parametrize('layer', [SELayer, ECALayer])
+@pytest.mark.parametrize('squeeze,kept', [('avg', False), ('max', True), ('avgmax', True)])
+def test_only_max_pooling_keeps_the_input_for_backward(layer, squeeze, kept):
+    """What ``keeps_input`` tells the block (whether it may overwrite the branch): the avg
+    squeeze keeps no tensor of the input's size for backward, max pooling keeps one."""
+    attention = layer(16, squeeze=squeeze)
+    x = torch.randn(2, 16, 6, 6, requires_grad=True)
+    shapes = []
+    with torch.autograd.graph.saved_tensors_hooks(
+        lambda t: shapes.append(tuple(t.shape)) or t, lambda t: t
+    ):
+        attention.gate(x)
+    assert (tuple(x.shape) in shapes) == kept == attention.keeps_input
