@@ -86,14 +86,22 @@ MODULES = {
     'se_backbones/checks.py': ['tests/test_checks.py', '-k', 'not random_configs'],
     'se_backbones/registry.py': ['tests/test_registry.py'],
     'se_backbones/data/toy_shapes.py': ['tests/data'],
+    # test_hooks.py's two train-and-resume tests run tools/train.py in subprocesses (minutes,
+    # and invisible to mutmut); their in-process counterparts are test_rng_isolation.py's
     'se_backbones/engine/hooks.py': [
         'tests/engine/test_hooks.py',
         'tests/engine/test_rng_isolation.py',
+        '-k',
+        'not same_seed_same_losses and not sigkill_then_resume',
     ],
     'se_backbones/engine/runner.py': ['tests/engine/test_runner.py'],
-    'se_backbones/engine/visualization.py': ['tests/tools/test_plot_results.py'],
+    'se_backbones/engine/visualization.py': [
+        'tests/engine/test_visualization.py',
+        'tests/tools/test_plot_results.py',  # predictions.png: a trained toy model
+    ],
     'se_backbones/weights/files.py': ['tests/weights/test_files.py', 'tests/weights/test_init.py'],
-    'se_backbones/weights/equivalence.py': ['tests/weights/test_timm_equivalence.py'],
+    # test_timm_equivalence.py builds every supported architecture (minutes per mutant)
+    'se_backbones/weights/equivalence.py': ['tests/weights/test_equivalence.py'],
     'se_backbones/weights/convert.py': ['tests/weights/test_convert.py'],
     'se_backbones/weights/init.py': [
         'tests/weights/test_init.py',

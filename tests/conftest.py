@@ -16,3 +16,28 @@ def toy_root(tmp_path_factory):
     yield root + '/'
     with open(os.path.join(root, 'VERSION')) as f:
         assert f.read() == stamp, 'the shared toy_root was regenerated: use a tmp_path root'
+
+
+@pytest.fixture
+def mmlogs():
+    """What the package logs through MMEngine's current logger (``print_log(...,
+    logger='current')``), as (level, message) pairs: the real logger, so a message sent to
+    another logger, or printed, is not seen. MMEngine's own report of each parameter's init
+    (``<name> - torch.Size([...]): <how it was initialised>``) is left out."""
+    import logging
+
+    from mmengine.logging import MMLogger
+
+    records = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            message = record.getMessage()
+            if ' - torch.Size([' not in message:
+                records.append((record.levelno, message))
+
+    logger = MMLogger.get_current_instance()
+    handler = Keep(level=logging.INFO)
+    logger.addHandler(handler)
+    yield records
+    logger.removeHandler(handler)

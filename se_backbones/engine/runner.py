@@ -136,15 +136,21 @@ def build_runner(args, tool=None, splits=()):
             )
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    # (Config.setdefault stores a copy of a new value and returns the original: a change to
+    # what it returns is lost, so a missing entry is set first, then the stored one changed)
     if getattr(args, 'auto_scale_lr', False):
-        cfg.setdefault('auto_scale_lr', dict(base_batch_size=16))['enable'] = True
+        if cfg.get('auto_scale_lr') is None:
+            cfg.auto_scale_lr = dict(base_batch_size=16)
+        cfg.auto_scale_lr.enable = True
     resume = getattr(args, 'resume', None)
     if resume == 'auto':
         cfg.resume, cfg.load_from = True, None
     elif resume is not None:
         cfg.resume, cfg.load_from = True, resume
     own_visualizer(cfg)
-    hooks = cfg.setdefault('custom_hooks', [])
+    if cfg.get('custom_hooks') is None:
+        cfg.custom_hooks = []
+    hooks = cfg.custom_hooks
     if not any(h.get('type') in ('se_backbones.RNGStateHook', 'RNGStateHook') for h in hooks):
         hooks.append(dict(type='se_backbones.RNGStateHook'))  # exact resume, any config
     if cfg.launcher == 'pytorch' and not torch.cuda.is_available():

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from se_backbones.data import make_toy_shapes
-from se_backbones.data.toy_shapes import make_image
+from se_backbones.data.toy_shapes import CLASSES, make_image
 
 
 def pngs(folder):
@@ -168,3 +168,152 @@ def test_an_unknown_task_is_one_line_naming_the_tasks(tmp_path):
                                          r"\['cls', 'det', 'seg'\], got 'coco'$"):
         make_toy_shapes(str(tmp_path), task='coco')
     assert not os.listdir(tmp_path)
+
+
+def single_shapes(count, size=128, seed=0):
+    """(image, class index, visible mask) of ``count`` one-shape images (nothing occludes it)."""
+    rng = np.random.default_rng(seed)
+    shapes = []
+    for _ in range(count):
+        image, objects = make_image(rng, size, size, max_objects=1)
+        assert len(objects) == 1
+        shapes += [(image, label, mask) for label, mask in objects]
+    return shapes
+
+
+def box_of(mask):
+    ys, xs = np.nonzero(mask)
+    return ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+
+
+def test_each_shape_has_its_geometry_colour_and_size():
+    """Circles fill about pi/4 of their square box; squares all of it, or half when rotated 45
+    degrees (both occur); triangles half, apex at the top centre, base along the bottom; sides of
+    20 to 64 px at 128; one colour, far from the background around it."""
+    kinds = {'circle': [], 'square': [], 'triangle': []}
+    for image, label, mask in single_shapes(90):
+        y0, y1, x0, x1 = box_of(mask)
+        h, w = y1 - y0, x1 - x0
+        fill = mask.sum() / (h * w)
+        kinds[CLASSES[label]].append((fill, h, w))
+        colours = np.unique(image[mask], axis=0)
+        assert len(colours) == 1
+        ring = np.zeros_like(mask)
+        ring[max(y0 - 3, 0):y1 + 3, max(x0 - 3, 0):x1 + 3] = True
+        ring[y0:y1, x0:x1] = False
+        ring |= ~mask & np.pad(np.ones((h, w), bool), ((y0, 128 - y1), (x0, 128 - x1)))
+        contrast = np.abs(colours[0].astype(int) - image[ring].mean(0)).sum()
+        assert contrast > 100, contrast
+        if CLASSES[label] == 'triangle':
+            assert mask[y1 - 1, x0:x1].all() and mask[y0, x0:x1].sum() <= 3
+            top = np.nonzero(mask[y0])[0].mean()
+            assert abs(top - (x0 + x1 - 1) / 2) <= 1
+    assert all(len(found) >= 15 for found in kinds.values()), {k: len(v) for k, v in kinds.items()}
+    for fill, h, w in kinds['circle']:
+        assert abs(h - w) <= 1 and 0.68 <= fill <= 0.83 and 20 <= h <= 65
+    rotated = [fill for fill, h, w in kinds['square'] if fill < 0.9]
+    upright = [(fill, h, w) for fill, h, w in kinds['square'] if fill >= 0.9]
+    assert rotated and upright
+    assert all(0.45 <= fill <= 0.56 for fill in rotated)
+    assert all(fill == 1 and h == w and 20 <= h <= 64 for fill, h, w in upright)
+    assert all(0.45 <= fill <= 0.56 for fill, _, _ in kinds['triangle'])
+    sides = [h for found in kinds.values() for _, h, _ in found]
+    assert min(sides) <= 24 and max(sides) >= 58  # the whole 20-64 range is drawn
+
+
+@pytest.mark.parametrize('size, low, high', [(128, 20, 64), (64, 10, 31)])
+def test_scenes_hold_one_to_four_disjoint_visible_shapes(size, low, high):
+    rng = np.random.default_rng(3)
+    counts, sides = set(), []
+    for _ in range(60):
+        image, objects = make_image(rng, size, size)
+        assert image.shape == (size, size, 3) and image.dtype == np.uint8
+        counts.add(len(objects))
+        seen = np.zeros((size, size), bool)
+        for label, mask in objects:
+            assert label in (0, 1, 2) and mask.shape == (size, size) and mask.sum() >= 30
+            assert not (seen & mask).any()  # later shapes hide what they cover
+            seen |= mask
+            assert len(np.unique(image[mask], axis=0)) == 1
+        if len(objects) == 1:
+            y0, y1, x0, x1 = box_of(objects[0][1])
+            sides.append(max(y1 - y0, x1 - x0))
+    assert min(counts) == 1 and max(counts) == 4
+    assert low <= min(sides) and max(sides) <= high + 1
+
+
+def test_backgrounds_are_unsaturated_gradients_both_ways():
+    rng = np.random.default_rng(5)
+    directions, saturated, total = set(), 0, 0
+    for _ in range(30):
+        image, objects = make_image(rng, 64, 64)
+        background = np.ones((64, 64), bool)
+        for _, mask in objects:
+            background &= ~mask
+        pixels = image.astype(float)
+        pixels[~background] = np.nan
+        left, right = np.nanmean(pixels[:, :8], (0, 1)), np.nanmean(pixels[:, -8:], (0, 1))
+        top, bottom = np.nanmean(pixels[:8], (0, 1)), np.nanmean(pixels[-8:], (0, 1))
+        across, down = np.abs(left - right).sum(), np.abs(top - bottom).sum()
+        if max(across, down) > 60:
+            directions.add('across' if across > down else 'down')
+        values = image[background]
+        saturated += int((values == 255).sum() + (values == 0).sum())
+        total += values.size
+        # the noise: neighbouring background pixels differ by about 12 * sqrt(2)
+        rows = image[:, 1:].astype(int) - image[:, :-1].astype(int)
+        steps = rows[background[:, 1:] & background[:, :-1]]
+        assert 10 < steps.std() < 25, steps.std()
+    assert directions == {'across', 'down'}
+    assert saturated / total < 0.1, saturated / total
+
+
+def test_det_polygons_draw_the_visible_masks(tmp_path):
+    import cv2
+    root = str(tmp_path / 'toy')
+    make_toy_shapes(root, num_train=5, num_val=1, size=64, seed=4)
+    with open(os.path.join(root, 'annotations', 'instances_train.json')) as f:
+        annotations = json.load(f)['annotations']
+    rng, masks = np.random.default_rng(4), []
+    for _ in range(5):
+        masks += [mask for _, mask in make_image(rng, 64, 64)[1]]
+    assert len(annotations) == len(masks)
+    for ann, mask in zip(annotations, masks, strict=True):
+        drawn = np.zeros((64, 64), np.uint8)
+        for polygon in ann['segmentation']:
+            assert len(polygon) >= 6 and len(polygon) % 2 == 0
+            cv2.fillPoly(drawn, [np.array(polygon, np.int32).reshape(-1, 2)], 1)
+        drawn = drawn.astype(bool)
+        assert (drawn & mask).sum() / (drawn | mask).sum() > 0.85
+
+
+def test_seg_images_and_label_maps_are_the_draws_of_their_seeds(tmp_path):
+    root = str(tmp_path / 'toy')
+    os.makedirs(os.path.join(root, 'img_dir', 'train'))
+    with open(os.path.join(root, 'img_dir', 'train', 'notes.txt'), 'w') as f:
+        f.write('mine')  # a folder of the user's already there
+    make_toy_shapes(root, num_train=3, num_val=2, size=32, seed=6, task='seg')
+    for split, seed, count in (('train', 6, 3), ('val', 7, 2)):
+        rng = np.random.default_rng(seed)
+        for index in range(count):
+            pixels, objects = make_image(rng, 32, 32)
+            labels = np.zeros((32, 32), np.uint8)
+            for label, mask in objects:
+                labels[mask] = label + 1
+            name = f'{index:06d}.png'
+            assert (read(os.path.join(root, 'img_dir', split, name))[:, :, ::-1] == pixels).all()
+            written = read(os.path.join(root, 'ann_dir', split, name))
+            assert written.dtype == np.uint8 and (written == labels).all()
+    assert os.path.isfile(os.path.join(root, 'img_dir', 'train', 'notes.txt'))
+
+
+def test_the_default_set_is_400_and_100_images_of_128_from_seed_0(tmp_path):
+    root = str(tmp_path / 'toy')
+    assert make_toy_shapes(root)
+    check_layout(root, 'det', 400, 100)
+    with open(os.path.join(root, 'VERSION')) as f:
+        assert f.read() == '2 det 400 100 128 0'
+    first, _ = make_image(np.random.default_rng(0), 128, 128)
+    assert (read(os.path.join(root, 'train', '000000.png'))[:, :, ::-1] == first).all()
+    first_val, _ = make_image(np.random.default_rng(1), 128, 128)
+    assert (read(os.path.join(root, 'val', '000000.png'))[:, :, ::-1] == first_val).all()

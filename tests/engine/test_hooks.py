@@ -25,12 +25,13 @@ import re
 import signal
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
 
-from se_backbones.engine.hooks import get_rng_states, set_rng_states
+from se_backbones.engine.hooks import RNGStateHook, get_rng_states, set_rng_states
 from tests.configs.toy import ROOT, TOY, toy_options
 
 MAX_ITERS, INTERVAL = 3, 2
@@ -164,8 +165,6 @@ def test_sigkill_then_resume_across_a_validation_ends_as_the_uninterrupted_run(r
 
 def test_rng_states_round_trip_through_a_weights_only_checkpoint(tmp_path):
     """What the hook stores loads under weights_only=True and restores the same draws."""
-    from se_backbones.engine.hooks import RNGStateHook
-
     hook, checkpoint = RNGStateHook(), {}
     torch.manual_seed(1)
     hook.before_save_checkpoint(None, checkpoint)
@@ -178,3 +177,92 @@ def test_rng_states_round_trip_through_a_weights_only_checkpoint(tmp_path):
     assert torch.equal(expected[0], again[0]) and (expected[1] == again[1]).all()
     assert expected[2] == again[2]
     assert set(get_rng_states()) == {'torch', 'numpy', 'python'}
+
+
+# RNGStateHook in-process, with a stand-in for MMEngine's runner and loops (what the hook reads:
+# runner.train_loop, its dataloader_iterator and iter)
+
+
+def seed_all(seed):
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+    random.seed(seed)
+
+
+def draws():
+    return torch.rand(2).tolist(), np.random.rand(2).tolist(), [random.random(), random.random()]
+
+
+def saved_states(seed):
+    """A checkpoint written by the hook after seeding ``seed``, and the draws that followed."""
+    hook, checkpoint = RNGStateHook(), {}
+    seed_all(seed)
+    hook.before_save_checkpoint(None, checkpoint)
+    return checkpoint, draws()
+
+
+def iter_runner(batches, done):
+    loop = SimpleNamespace(dataloader_iterator=iter(batches), iter=done)
+    return SimpleNamespace(train_loop=loop)
+
+
+@pytest.mark.parametrize('done', [0, 1, 3])
+def test_an_iteration_based_resume_restores_the_states_after_the_replayed_batches(done):
+    """MMEngine replays ``iter`` batches on resume; the states come back right after them,
+    once, and every batch passes through unchanged."""
+    checkpoint, expected = saved_states(7)
+    hook = RNGStateHook()
+    hook.after_load_checkpoint(None, checkpoint)
+    runner = iter_runner(range(10), done)
+    torch.manual_seed(99)
+    hook.before_train(runner)
+    loader = runner.train_loop.dataloader_iterator
+    assert [next(loader) for _ in range(done)] == list(range(done))
+    replay = draws()  # the replay's own draws (the data pipeline's)
+    assert replay != expected
+    assert next(loader) == done  # the batch of the first resumed iteration
+    assert draws() == expected
+    assert next(loader) == done + 1
+    assert draws() != expected  # not restored again
+    hook.before_train(runner)  # a second train() call: nothing left to restore
+    assert runner.train_loop.dataloader_iterator is loader
+
+
+def test_an_epoch_based_resume_restores_the_states_at_once():
+    checkpoint, expected = saved_states(5)
+    hook = RNGStateHook()
+    hook.after_load_checkpoint(None, checkpoint)
+    runner = SimpleNamespace(train_loop=SimpleNamespace(iter=8))  # no dataloader_iterator
+    torch.manual_seed(1)
+    hook.before_train(runner)
+    assert draws() == expected
+    hook.before_train(runner)  # once
+    assert draws() != expected
+
+
+def test_without_saved_states_training_starts_from_the_seed():
+    """A checkpoint of a run without the hook, or a fresh run: the states are left alone."""
+    hook = RNGStateHook()
+    hook.after_load_checkpoint(None, {'meta': {}})
+    runner = iter_runner(range(3), 1)
+    loader = runner.train_loop.dataloader_iterator
+    seed_all(3)
+    expected = draws()
+    seed_all(3)
+    hook.before_train(runner)
+    assert runner.train_loop.dataloader_iterator is loader
+    assert [next(loader) for _ in range(3)] == [0, 1, 2]
+    assert draws() == expected
+
+
+def test_validation_draws_nothing_from_the_training_stream():
+    hook = RNGStateHook()
+    seed_all(4)
+    expected = draws()
+    seed_all(4)
+    hook.before_val(None)
+    validation = draws()
+    hook.after_val(None)
+    assert draws() == expected and validation == expected
+    hook.after_val(None)  # an after_val with no before_val: nothing to put back
+    assert draws() != expected

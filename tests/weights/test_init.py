@@ -9,7 +9,7 @@ import torch
 from mmdet.registry import MODELS as MMDET_MODELS
 from mmengine.registry import DefaultScope
 
-from se_backbones import SEResNet, backbone_cfg_from_timm
+from se_backbones import SEResNet, backbone_cfg_from_timm, convert_timm_state_dict
 from se_backbones.weights.equivalence import max_rel_diff, randomize_, timm_stage_features
 
 
@@ -105,14 +105,9 @@ def weights_without_timm(depth, seed):
     return model.state_dict()
 
 
-def init_with_missing_ok(depth, model_name, seed, monkeypatch):
+def init_with_missing_ok(depth, model_name, seed, mmlogs):
     """SEResNet(depth) with the same init_cfg plus a missing_ok TimmPretrained entry,
     initialized: its state dict and what it logged, as (message, level) pairs."""
-    logged = []
-    monkeypatch.setattr(
-        'se_backbones.weights.init.print_log',
-        lambda msg, **kwargs: logged.append((msg, kwargs.get('level'))),
-    )
     torch.manual_seed(seed)
     model = SEResNet(
         depth=depth,
@@ -122,7 +117,7 @@ def init_with_missing_ok(depth, model_name, seed, monkeypatch):
         ],
     )
     model.init_weights()
-    return model.state_dict(), logged
+    return model.state_dict(), [(message, level) for level, message in mmlogs]
 
 
 def assert_default_init_and_one_warning(state_dict, reference, logged, model_name):
@@ -136,7 +131,7 @@ def assert_default_init_and_one_warning(state_dict, reference, logged, model_nam
     assert 'Continuing WITHOUT pretrained weights (missing_ok=True)' in message
 
 
-def test_missing_ok_keeps_the_default_init_and_warns_when_timm_has_no_weights(monkeypatch):
+def test_missing_ok_keeps_the_default_init_and_warns_when_timm_has_no_weights(monkeypatch, mmlogs):
     def unavailable(model_name):
         raise RuntimeError(
             f'TimmPretrained: timm could not provide pretrained weights for '
@@ -144,18 +139,18 @@ def test_missing_ok_keeps_the_default_init_and_warns_when_timm_has_no_weights(mo
         )
 
     monkeypatch.setattr('se_backbones.weights.init.timm_pretrained_state_dict', unavailable)
-    state_dict, logged = init_with_missing_ok(18, 'seresnet18', 3, monkeypatch)
+    state_dict, logged = init_with_missing_ok(18, 'seresnet18', 3, mmlogs)
     assert_default_init_and_one_warning(
         state_dict, weights_without_timm(18, 3), logged, 'seresnet18'
     )
 
 
-def test_missing_ok_offline_keeps_the_default_init_and_warns(monkeypatch, tmp_path):
+def test_missing_ok_offline_keeps_the_default_init_and_warns(monkeypatch, tmp_path, mmlogs):
     """The same through timm itself: offline, nothing cached. (timm builds its model before it
     looks for the weights, which draws random numbers: the Kaiming init is checked by its
     spread, sqrt(2 / fan_out), rather than value for value.)"""
     offline_with_empty_caches(monkeypatch, tmp_path)
-    state_dict, logged = init_with_missing_ok(50, 'seresnet50.a1_in1k', 4, monkeypatch)
+    state_dict, logged = init_with_missing_ok(50, 'seresnet50.a1_in1k', 4, mmlogs)
     assert len(logged) == 1, logged
     message, level = logged[0]
     assert level == logging.WARNING
@@ -300,12 +295,8 @@ def test_corrupted_bytes_are_caught(timm_seresnet18, tmp_path, suffix):
     torch.testing.assert_close(model.conv1.weight, theirs.conv1.weight, rtol=0, atol=0)
 
 
-def test_partial_load_is_opt_in_and_lists_what_it_skips(timm_seresnet18, monkeypatch):
+def test_partial_load_is_opt_in_and_lists_what_it_skips(timm_seresnet18, mmlogs):
     theirs, path = timm_seresnet18
-    logged = []
-    monkeypatch.setattr(
-        'se_backbones.weights.init.print_log', lambda msg, **kwargs: logged.append(msg)
-    )
     no_se_in_layer1 = dict(depth=18, stage_with_se=(False, True, True, True))
     assert_refused(
         SEResNet(**no_se_in_layer1, init_cfg=timm_init(path)),
@@ -313,8 +304,15 @@ def test_partial_load_is_opt_in_and_lists_what_it_skips(timm_seresnet18, monkeyp
     )
     partial = SEResNet(**no_se_in_layer1, init_cfg=timm_init(path, strict=False))
     partial.init_weights()
-    assert len(logged) == 1 and 'layer1.0.se_layer.conv1.conv.weight' in logged[0]
-    assert '8 unexpected keys' in logged[0] and 'strict=False: these are skipped' in logged[0]
+    assert len(mmlogs) == 1 and mmlogs[0][0] == logging.WARNING
+    assert mmlogs[0][1] == (
+        'TimmPretrained: seresnet18 does not fit the backbone: 8 unexpected keys: '
+        'layer1.0.se_layer.conv1.conv.weight, layer1.0.se_layer.conv1.conv.bias, '
+        'layer1.0.se_layer.conv2.conv.weight, layer1.0.se_layer.conv2.conv.bias, '
+        'layer1.1.se_layer.conv1.conv.weight, layer1.1.se_layer.conv1.conv.bias, '
+        'layer1.1.se_layer.conv2.conv.weight, layer1.1.se_layer.conv2.conv.bias '
+        f'(strict=False: these are skipped, {len(partial.state_dict())} tensors load)'
+    )
     torch.testing.assert_close(
         partial.layer2[0].se_layer.conv1.conv.weight, theirs.layer2[0].se.fc1.weight, rtol=0, atol=0
     )
@@ -337,3 +335,168 @@ def test_bad_timm_pretrained_arguments(kwargs, error, match):
 
     with pytest.raises(error, match=match):
         TimmPretrained('seresnet18', **kwargs)
+
+
+def timm_offering(weights, error=None):
+    """A stand-in for ``timm.create_model`` with timm's cache holding ``weights`` (a timm
+    model) for seresnet18, or failing with ``error``: a model without pretrained weights is
+    timm's random init."""
+    real = timm.create_model
+
+    def create_model(name, pretrained=False, **kwargs):
+        if pretrained and error is not None:
+            raise error
+        model = real(name, pretrained=False, **kwargs)
+        if pretrained:
+            assert name == 'seresnet18', name
+            model.load_state_dict(weights.state_dict())
+        return model
+
+    return create_model
+
+
+def test_without_checkpoint_timm_s_pretrained_weights_load(timm_seresnet18, monkeypatch):
+    theirs, _ = timm_seresnet18
+    monkeypatch.setattr(timm, 'create_model', timm_offering(theirs))
+    model = SEResNet(18, pretrained='timm://seresnet18')
+    model.init_weights()
+    torch.testing.assert_close(model.conv1.weight, theirs.conv1.weight, rtol=0, atol=0)
+    torch.testing.assert_close(
+        model.layer4[1].se_layer.conv2.conv.bias, theirs.layer4[1].se.fc2.bias, rtol=0, atol=0
+    )
+
+
+def test_timm_failing_to_provide_weights_is_one_message_quoting_its_error(monkeypatch):
+    """timm's error, whitespace collapsed, its first 300 characters; then how to pass a file."""
+    error = OSError('no network:\n   ' + 'retried ' * 60)
+    monkeypatch.setattr(timm, 'create_model', timm_offering(None, error))
+    model = SEResNet(18, init_cfg=dict(type='se_backbones.TimmPretrained', model_name='seresnet18'))
+    before = model.conv1.weight.clone()
+    with pytest.raises(RuntimeError) as raised:
+        model.init_weights()
+    reason = ('OSError: no network: ' + 'retried ' * 60)[:300]
+    assert str(raised.value) == (
+        f"TimmPretrained: timm could not provide pretrained weights for 'seresnet18' ({reason}). "
+        'Offline? Save them where you have a network, e.g. torch.save('
+        "timm.create_model('seresnet18', pretrained=True).state_dict(), 'w.pth'), and pass "
+        "checkpoint='w.pth' (.pth, .bin or .safetensors)."
+    )
+    assert torch.equal(model.conv1.weight, before)
+
+
+class RenamedSEResNet(SEResNet):
+    """SEResNet under another name (not registered)."""
+
+
+@pytest.mark.parametrize(
+    'build, message',
+    [
+        (
+            lambda init: RenamedSEResNet(18, init_cfg=init),
+            r'RenamedSEResNet is not the architecture of seresnet18 \(SEResNet\)',
+        ),
+        (
+            lambda init: SEResNet(18, deep_stem=True, avg_down=True, init_cfg=init),
+            r'SEResNet is not the architecture of seresnet18 \(deep_stem=True \(needs False\), '
+            r'avg_down=True \(needs False\)[,)]',
+        ),
+        (  # mmdet's ResNet: no architecture() to compare, MMEngine calls the initializer
+            lambda init: MMDET_MODELS.build(dict(type='mmdet.ResNet', depth=18, init_cfg=init)),
+            r'ResNet is not the architecture of seresnet18 \(depth=None \(needs 18\), '
+            r'\w+=None \(needs .*\)\)',
+        ),
+    ],
+    ids=['subclass', 'stem', 'mmdet-resnet'],
+)
+def test_another_architecture_is_refused_naming_the_differences(timm_seresnet18, build, message):
+    model = build(timm_init(timm_seresnet18[1]))
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    with pytest.raises(ValueError) as raised:
+        model.init_weights()
+    assert re.fullmatch(
+        rf'TimmPretrained: {message}; build it from '
+        r"se_backbones\.backbone_cfg_from_timm\('seresnet18'\)",
+        str(raised.value),
+    ), str(raised.value)
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, before[key]), key
+
+
+@pytest.mark.parametrize(
+    'init_type',
+    ['se_backbones.TimmPretrained', 'TimmPretrained', 'class'],
+)
+@pytest.mark.parametrize('as_list', [False, True])
+def test_every_spelling_of_the_type_loads_after_the_default_init(
+    timm_seresnet18, init_type, as_list
+):
+    """Loaded after MMEngine's init pass (the SE convs' ConvModule init would overwrite them
+    otherwise), whichever way the type is written; the model's init_cfg is left as given."""
+    from se_backbones import TimmPretrained
+
+    theirs, path = timm_seresnet18
+    init = dict(timm_init(path), type=TimmPretrained if init_type == 'class' else init_type)
+    init_cfg = [init] if as_list else init
+    model = SEResNet(18, init_cfg=init_cfg)
+    model.init_weights()
+    expected = convert_timm_state_dict('seresnet18', theirs.state_dict())
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, expected[key]), key
+    assert model.init_cfg == init_cfg
+
+
+def test_other_init_entries_run_first_and_cover_what_timm_does_not(monkeypatch):
+    """With missing_ok and no weights, the other entries of init_cfg are the init (not the
+    backbone's default)."""
+    monkeypatch.setattr(timm, 'create_model', timm_offering(None, OSError('offline')))
+    constant = dict(type='Constant', val=0.5, layer='Conv2d')
+    init = dict(type='se_backbones.TimmPretrained', model_name='seresnet18', missing_ok=True)
+    torch.manual_seed(0)
+    reference = SEResNet(18, init_cfg=[constant])
+    reference.init_weights()
+    torch.manual_seed(0)
+    model = SEResNet(18, init_cfg=[constant, init])
+    model.init_weights()
+    assert model.conv1.weight.unique().tolist() == [0.5]
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, reference.state_dict()[key]), key
+    assert model.init_cfg == [constant, init]
+
+
+def test_the_initializer_called_on_a_backbone_loads_the_weights(timm_seresnet18):
+    """MMEngine's initializer protocol: ``TimmPretrained(...)(module)``."""
+    from se_backbones import TimmPretrained
+
+    theirs, path = timm_seresnet18
+    model = SEResNet(18)
+    TimmPretrained('seresnet18', checkpoint=path)(model)
+    expected = convert_timm_state_dict('seresnet18', theirs.state_dict())
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, expected[key]), key
+
+
+def test_strict_false_also_skips_what_does_not_convert(timm_seresnet18, tmp_path, mmlogs):
+    """A timm file with a key no rule maps and a missing one: strict refuses it, strict=False
+    loads the rest and warns naming both."""
+    theirs, _ = timm_seresnet18
+    state_dict = dict(theirs.state_dict(), **{'layer1.0.attn.weight': torch.zeros(1)})
+    del state_dict['layer4.1.bn2.bias']
+    path = str(tmp_path / 'odd.pth')
+    torch.save(state_dict, path)
+    with pytest.raises(ValueError, match=r'^seresnet18: 1 timm keys have no mapping: '):
+        SEResNet(18, init_cfg=timm_init(path)).init_weights()
+    model = SEResNet(18, init_cfg=timm_init(path, strict=False))
+    before = model.layer4[1].bn2.bias.clone()
+    model.init_weights()
+    torch.testing.assert_close(model.conv1.weight, theirs.conv1.weight, rtol=0, atol=0)
+    assert torch.equal(model.layer4[1].bn2.bias, before)
+    warnings = [message for level, message in mmlogs if level == logging.WARNING]
+    assert len(warnings) == 2, mmlogs
+    assert warnings[0].startswith(
+        'partial load (strict=False) of seresnet18, skipped: 1 timm keys have no mapping: '
+        'layer1.0.attn.weight; seresnet18: the converted state dict does not fit the '
+        'architecture: 1 missing keys: layer4.1.bn2.bias'
+    )
+    assert warnings[1].startswith(
+        'TimmPretrained: seresnet18 does not fit the backbone: 1 missing keys: layer4.1.bn2.bias'
+    )
