@@ -47,9 +47,8 @@ def _ours(name, **kwargs):
 def _timm(name):
     import timm
 
-    model = timm.create_model(name, pretrained=False, num_classes=0, global_pool='')
-    model.forward = model.forward_features  # the backbone only, as the others
-    return model
+    # the four stage outputs, as the others give (a detector's neck takes them all)
+    return timm.create_model(name, pretrained=False, features_only=True, out_indices=(1, 2, 3, 4))
 
 
 def _mmpretrain(name, **kwargs):
