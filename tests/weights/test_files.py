@@ -250,7 +250,7 @@ def test_a_checkpoint_saved_on_a_gpu_loads_on_the_cpu(tmp_path):
     assert cpu in data  # the storages' location tag
     with open(path, 'wb') as f:
         f.write(data.replace(cpu, gpu))
-    with pytest.raises(RuntimeError, match='CUDA'):  # what torch does without map_location
+    with pytest.raises((RuntimeError, pickle.UnpicklingError)):  # without map_location
         torch.load(path, weights_only=True)
     loaded = load_state_dict_file(path)
     for key, value in TENSORS.items():
