@@ -1,3 +1,5 @@
+import re
+
 import pytest
 import torch
 from mmpretrain.models.utils import SELayer as MMPretrainSELayer
@@ -7,15 +9,15 @@ from tests.helpers import randomize_
 
 
 def test_shape_keys_and_squeeze_width():
-    se = SELayer(256)
-    assert se.squeeze_channels == 16
+    se = SELayer(2048)  # the default ratio 16: 128 (17 would round to 120)
+    assert (se.channels, se.squeeze_channels) == (2048, 128)
     assert {k: tuple(v.shape) for k, v in se.state_dict().items()} == {
-        'conv1.conv.weight': (16, 256, 1, 1),
-        'conv1.conv.bias': (16,),
-        'conv2.conv.weight': (256, 16, 1, 1),
-        'conv2.conv.bias': (256,),
+        'conv1.conv.weight': (128, 2048, 1, 1),
+        'conv1.conv.bias': (128,),
+        'conv2.conv.weight': (2048, 128, 1, 1),
+        'conv2.conv.bias': (2048,),
     }
-    assert se(torch.rand(2, 256, 5, 7)).shape == (2, 256, 5, 7)
+    assert se(torch.rand(2, 2048, 2, 3)).shape == (2, 2048, 2, 3)
 
 
 @pytest.mark.parametrize(
@@ -150,3 +152,38 @@ def test_ratio_is_ignored_with_explicit_squeeze_channels():
     """As documented: ``ratio`` and ``divisor`` are used only when squeeze_channels is None."""
     se = SELayer(64, squeeze_channels=5, ratio=0, divisor=0)
     assert se.state_dict()['conv1.conv.weight'].shape == (5, 64, 1, 1)
+
+
+def test_a_trace_records_mmpretrains_ops():
+    """A TorchScript trace (the deploy path) records the ops mmpretrain's SELayer records:
+    the standard global average pooling, not our mean."""
+    x = torch.randn(1, 16, 4, 4)
+    ops = [
+        sorted(set(re.findall(r'aten::\w+', str(torch.jit.trace(m.eval(), x).inlined_graph))))
+        for m in (SELayer(16, ratio=4), MMPretrainSELayer(16, ratio=4))
+    ]
+    assert 'aten::adaptive_avg_pool2d' in ops[1]
+    assert ops[0] == ops[1]
+
+
+@pytest.mark.parametrize(
+    'kwargs,message',
+    [
+        (
+            dict(act_cfg=(RELU,)),
+            "SELayer: act_cfg must be a dict or a pair of dicts, got ({'type': 'ReLU'},)",
+        ),
+        (
+            dict(squeeze='mean'),
+            "SELayer: squeeze must be one of 'avg', 'max', 'avgmax', got 'mean'",
+        ),
+        (
+            dict(gate='softmax'),
+            "SELayer: gate must be one of 'sigmoid', 'hsigmoid', 'tanh', 'relu', got 'softmax'",
+        ),
+    ],
+)
+def test_refusals_word_for_word(kwargs, message):
+    with pytest.raises(ValueError) as error:
+        SELayer(16, **kwargs)
+    assert str(error.value) == message
