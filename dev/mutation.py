@@ -79,6 +79,18 @@ RUN_ARGS = (  # tools/train.py and tools/test.py parsing and wiring, without a r
     'or runner_options or make_se_config or die or require_file or parser_keeps'
 )
 
+# what the layers' and backbones' selections leave out (see MODULES)
+FAST = 'not random_configs and not inductor and not compiled_channels_last and not faster_rcnn'
+# SEResNet's arguments: each against mmdet/mmseg, timm's stage depths or a hand composition,
+# and their refusals
+BACKBONE_ARGUMENT_TESTS = [
+    'tests/backbones/test_seresnet.py',
+    'tests/backbones/test_variants.py',
+    'tests/backbones/test_differential.py',
+    'tests/test_checks.py',
+    'tests/test_extending.py',
+]
+
 # module -> the pytest arguments selecting the tests that should catch its bugs: the test
 # files mirroring it, and those of its callers where those say what a user sees
 MODULES = {
@@ -127,20 +139,70 @@ MODULES = {
         '-k',
         'not random_configs',
     ],
+    # layers and backbones: without inductor's code generation (tens of seconds per test; the
+    # compiled branches are traced by dynamo's graph capture and aot_eager too), the detector
+    # train step (the backbone's autocast step covers it) and the hypothesis differential
+    # tests (650 model builds; their explicit cases stay); with tests/test_checks.py's
+    # refusals where the module raises them. A layer's own tests compare it with the paper's
+    # formula, timm, mmdet and mmpretrain; the whole-backbone paths (compile, export, autocast)
+    # are for the modules those paths branch in (the squeeze and the block end).
+    'se_backbones/layers/attention.py': [
+        'tests/layers/test_attention.py',
+        'tests/layers/test_eca_layer.py',
+        'tests/layers/test_se_layer.py',
+    ],
+    'se_backbones/layers/eca_layer.py': [
+        'tests/layers/test_eca_layer.py',
+        'tests/layers/test_squeeze_gate.py',
+        'tests/test_checks.py',
+        '-k',
+        FAST,
+    ],
+    'se_backbones/layers/make_divisible.py': [
+        'tests/layers/test_make_divisible.py',
+        'tests/layers/test_se_layer.py',
+    ],
+    'se_backbones/layers/se_layer.py': [
+        'tests/layers/test_se_layer.py',
+        'tests/layers/test_squeeze_gate.py',
+        'tests/layers/test_se_plugin.py',
+        'tests/test_checks.py',
+        '-k',
+        FAST,
+    ],
+    'se_backbones/layers/se_plugin.py': ['tests/layers/test_se_plugin.py'],
+    'se_backbones/layers/scale_add_relu.py': [
+        'tests/layers',
+        'tests/backbones/test_fast_paths.py',
+        '-k',
+        FAST,
+    ],
+    'se_backbones/layers/squeeze_gate.py': [
+        'tests/layers',
+        'tests/backbones/test_fast_paths.py',
+        'tests/test_checks.py',
+        '-k',
+        FAST,
+    ],
     **{
-        f'se_backbones/layers/{name}.py': ['tests/layers', 'tests/backbones/test_fast_paths.py']
-        for name in (
-            'attention',
-            'eca_layer',
-            'make_divisible',
-            'scale_add_relu',
-            'se_layer',
-            'se_plugin',
-            'squeeze_gate',
-        )
-    },
-    **{
-        f'se_backbones/backbones/{name}.py': ['tests/backbones', 'tests/test_extending.py']
+        f'se_backbones/backbones/{name}.py': [
+            *{
+                'arguments': BACKBONE_ARGUMENT_TESTS,
+                'seresnet': BACKBONE_ARGUMENT_TESTS,
+                'seresnext': ['tests/backbones/test_seresnext.py', *BACKBONE_ARGUMENT_TESTS],
+                'senet': ['tests/backbones/test_senet.py'],
+                'se_blocks': [
+                    'tests/backbones/test_se_blocks.py',
+                    'tests/backbones/test_variants.py',
+                    'tests/backbones/test_seresnet.py',
+                    'tests/backbones/test_fast_paths.py',
+                    'tests/layers/test_scale_add_relu.py',
+                    'tests/test_extending.py',
+                ],
+            }[name],
+            '-k',
+            FAST + ' and not test_seresnet_without_se and not test_seresnext_without_se',
+        ]
         for name in ('arguments', 'se_blocks', 'senet', 'seresnet', 'seresnext')
     },
     **{f'se_backbones/twin/{name}.py': tests for name, tests in TWIN_TESTS.items()},
