@@ -22,10 +22,15 @@ def shown(changes):
 
 def test_c4_layout_is_refused_and_fpn_passes():
     assert refuse_c4_layout(context(dict(backbone=R50, neck=FPN))) == []
-    with pytest.raises(TwinError, match="shared_head is 'ResLayer', a plain ResNet stage"):
+    with pytest.raises(TwinError) as error:
         refuse_c4_layout(
             context(dict(backbone=R50, roi_head=dict(shared_head=dict(type='ResLayer'))))
         )
+    assert str(error.value) == (
+        "model.roi_head.shared_head is 'ResLayer', a plain ResNet stage run on the backbone's "
+        "last output (C4 layout): its layers and weights are the base ResNet's; not mapped "
+        '(use an FPN config)'
+    )
 
 
 def test_architecture_comes_from_the_target():
@@ -150,8 +155,11 @@ def test_init_cfg_is_the_targets_weights_and_none_to_none_is_not_shown():
 def test_the_frozen_parts_note_names_every_fix():
     base = dict(R50, frozen_stages=1, norm_cfg=dict(type='BN', requires_grad=False))
     [note] = frozen_note(context(dict(backbone=base)))
-    assert note.reason.endswith(
-        '(set frozen_stages=-1, norm_eval=False, norm_cfg.requires_grad=True to train them)'
+    assert note.reason == (
+        'the base freezes parts of its backbone (frozen_stages=1, norm_eval=True, '
+        'norm_cfg.requires_grad=False), settings made for pretrained weights: untrained, those '
+        'parts keep their random init (set frozen_stages=-1, norm_eval=False, '
+        'norm_cfg.requires_grad=True to train them)'
     )
     assert (
         frozen_note(
@@ -319,6 +327,28 @@ LEGACY_POOL = dict(kernel_size=3, stride=2, padding=0, ceil_mode=True)
             'se_x101_64x4d',
             {'type': ('ResNeXt', 'se_backbones.SEResNeXt'), 'depth': (50, 101), 'groups': (32, 64)},
         ),
+        # a deep stem as wide as base_channels (mmdet's default) to our default stem
+        (
+            dict(type='ResNetV1d', depth=50, base_channels=32),
+            'mmdet',
+            'eca_r50d',
+            {
+                'type': ('ResNetV1d', 'se_backbones.SEResNet'),
+                'stem_channels': (32, None),
+                'base_channels': (32, 64),
+                'se_cfg': (None, {'type': 'ECALayer'}),
+            },
+        ),
+        (
+            dict(type='ResNeXt', depth=50, groups=32, width_per_group=4),
+            'mmpretrain',
+            'se_x101_32x8d',
+            {
+                'type': ('ResNeXt', 'se_backbones.SEResNeXt'),
+                'depth': (50, 101),
+                'width_per_group': (4, None),
+            },
+        ),
         (
             R50,
             'mmdet',
@@ -406,6 +436,12 @@ def test_architecture_writes_the_targets_backbone_with_its_reasons():
     # the target's settings in the order timm names them: type, depth, groups, widths, stem
     resnext = dict(resnext, depth=101)
     changes = architecture(context(dict(backbone=resnext), arch='se_x101d_32x8d'))
+    why = WHY.format('seresnext101d_32x8d')
+    assert [(c.key, c.old, c.new, c.kind, c.reason) for c in changes][2:5] == [
+        ('model.backbone.depth', 101, 101, 'set', why),
+        ('model.backbone.groups', 32, 32, 'set', why),
+        ('model.backbone.base_width', 4, 8, 'changed', why),
+    ]
     assert list(overrides(changes)[1]['backbone'].items()) == [
         ('_delete_', True),
         ('type', 'se_backbones.SEResNeXt'),
@@ -536,6 +572,12 @@ def test_unknown_arguments_are_refused_together_naming_the_target_class():
             'se_r50',
             None,
             r're:model\.backbone \(se_r50\): multi_grid must be .*\b6\b',  # last stage's blocks
+        ),
+        (  # more stages than a ResNet has: refused as the backbone refuses it
+            dict(R50, num_stages=5),
+            'se_r50',
+            None,
+            r're:model\.backbone \(se_r50\): stage_with_dcn must be a sequence of 5 bools',
         ),
         (
             dict(R50, in_channels=4),
