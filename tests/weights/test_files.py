@@ -286,6 +286,7 @@ needs_allowlist = pytest.mark.skipif(
         (HistoryBuffer, 'no_such_method'),
         (HistoryBuffer, 1),
         (np.ndarray, 'tofile'),  # an allowed class, not HistoryBuffer
+        (3, 'real'),  # not a class: named by its value
         (subprocess.Popen, 'communicate'),  # refused by torch already: not an allowed class
     ],
 )
@@ -300,7 +301,8 @@ def test_getattr_in_a_checkpoint_is_refused_but_for_history_buffer_methods(
         torch.load(path, weights_only=True)
     if obj is not subprocess.Popen:
         assert (
-            f'refused getattr({obj.__name__!r}, {name!r}) in a checkpoint: only the statistics '
+            f'refused getattr({getattr(obj, "__name__", obj)!r}, {name!r}) in a checkpoint: '
+            'only the statistics '
             "methods of MMEngine's HistoryBuffer are allowed"
         ) in str(error.value)
     for method in ('mean', 'max', 'min', 'current', 'statistics', 'update'):
@@ -371,6 +373,7 @@ def test_without_add_safe_globals_nothing_is_allowed(monkeypatch):
         ('2.5.1+cu121', (2, 5)),
         ('2.10.0a0+git1234', (2, 10)),
         ('3.0', (3, 0)),
+        ('2.6+cpu', (2, 6)),  # a local version right after the minor
     ],
 )
 def test_torch_version_is_major_minor(monkeypatch, version, expected):
