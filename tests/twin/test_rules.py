@@ -1108,3 +1108,40 @@ def test_plain_model_weights_reasons_and_what_is_left_alone():
     assert (
         plain_model_weights(context(dict(backbone=R50, init_cfg=[dict(type='Pretrained')]))) == []
     )
+
+
+def test_knet_heads_in_a_list_are_written_whole_and_a_heads_own_in_channels_come_first():
+    inner = dict(type='FCNHead', in_channels=2048, in_index=3, channels=512)
+    knet = dict(type='IterativeDecodeHead', num_stages=3, kernel_generate_head=inner)
+    fcn = dict(type='FCNHead', in_channels=1024, in_index=2, channels=256)
+    changes = widths(context(dict(backbone=R50, auxiliary_head=[knet, fcn]), scope='mmseg'))
+    assert overrides(changes)[1] == {
+        'auxiliary_head': [
+            dict(knet, kernel_generate_head=dict(inner, in_channels=512)),
+            dict(fcn, in_channels=256, channels=64),
+        ]
+    }
+    # a head with in_channels of its own takes the widths itself
+    own = dict(type='X', in_channels=2048, channels=512, kernel_generate_head=inner)
+    assert shown(widths(context(dict(backbone=R50, decode_head=own), scope='mmseg'))) == {
+        'model.decode_head.in_channels': (2048, 512),
+        'model.decode_head.channels': (512, 128),
+    }
+
+
+def test_mmseg_heads_each_take_their_widths_with_their_reasons():
+    model = dict(
+        backbone=R50,
+        decode_head=dict(type='X', in_channels=[256], in_index=[-4], channels=128),
+        auxiliary_head=dict(type='FCNHead', in_channels=1024, in_index=2, channels=256),
+    )
+    changes = widths(context(model, scope='mmseg'))
+    reason = (
+        'se_r18 widths [64, 128, 256, 512] at out_indices (0, 1, 2, 3), not [256, 512, 1024, 2048]'
+    )
+    scaled = "a single-input head's width scales with its input, as in mmseg's R18 configs"
+    assert [(c.key, c.old, c.new, c.reason) for c in changes] == [
+        ('model.decode_head.in_channels', [256], [64], reason),
+        ('model.auxiliary_head.in_channels', 1024, 256, reason),
+        ('model.auxiliary_head.channels', 256, 64, scaled),
+    ]
