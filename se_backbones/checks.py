@@ -144,14 +144,22 @@ def check_layer_cfg(owner, name, cfg, kind, optional=False):
     )
     if not isinstance(cfg, dict) or 'type' not in cfg:  # mmcv: TypeError, KeyError if no type
         fail(owner, name, cfg, allowed, TypeError, KeyError if isinstance(cfg, dict) else None)
+    groups = cfg.get('num_groups') if kind == 'norm' else None
+    if groups is not None and not (is_int(groups) and groups > 0):  # torch: 0 divides, and a
+        fail(  # negative count builds and fails in forward
+            owner,
+            name,
+            cfg,
+            'a norm whose num_groups is a positive int',
+            toolkit=ZeroDivisionError if groups == 0 else None,
+        )
     from mmcv.cnn import build_activation_layer, build_conv_layer, build_norm_layer
 
     try:
         if kind == 'activation':
             build_activation_layer(cfg)
         elif kind == 'norm':
-            groups = cfg.get('num_groups')
-            build_norm_layer(cfg, groups if is_int(groups) and groups > 0 else 8)
+            build_norm_layer(cfg, cfg.get('num_groups') or 8)
         else:
             build_conv_layer(cfg, 8, 8, 1)
     except (KeyError, TypeError, ValueError, AssertionError) as error:

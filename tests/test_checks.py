@@ -254,6 +254,21 @@ BAD = [
         'num_groups divides every layer width',
     ),
     (SEResNeXt, dict(depth=18), ValueError, 'depth', 'one of 26, 50, 101, 152'),
+    (
+        SEResNet,
+        dict(depth=18, norm_cfg=dict(type='GN', num_groups=-1)),  # torch builds it
+        ValueError,
+        'norm_cfg',
+        "a norm whose num_groups is a positive int, got {'type': 'GN', 'num_groups': -1}$",
+    ),
+    (SEResNet, dict(depth=50, zzz=1), TypeError, "unknown argument 'zzz'", '; allowed: '),
+    (
+        SEResNet,
+        dict(depth=50, zzz=1, se_ratios=8),
+        TypeError,
+        'unknown arguments',
+        r"arguments 'se_ratios' \(did you mean 'se_ratio'\?\), 'zzz'; allowed: act_before_se, avg_down, ",
+    ),
     (SEResNeXt, dict(depth=50, groups=0), ValueError, 'groups', 'a positive int'),
     (SEResNeXt, dict(depth=50, base_width='4'), ValueError, 'base_width', 'a positive int'),
     # what each refusal says, word for word where a user reads a list or a range
@@ -457,3 +472,88 @@ def test_frozen_stages_may_name_every_stage(num_stages):
     assert not any(p.requires_grad for p in model.parameters())
     with pytest.raises(ValueError, match=rf'frozen_stages must be an int in \[-1, {num_stages}\]'):
         SEResNet(**args, frozen_stages=num_stages + 1)
+
+
+# --- the toolkit's error type: code that catches mmdet's error still catches ours -----------
+
+CONTEXT_BLOCK = dict(type='ContextBlock', ratio=1 / 4)
+# arguments mmdet's ResNet refuses (its type is the reference), which we refuse up front
+MMDET_REFUSES = [
+    dict(depth=20),
+    dict(depth=18, norm_cfg=dict(type='GN', num_groups=0)),  # torch: integer modulo by zero
+    dict(depth=50, strides=(1, 2, 2)),
+    dict(depth=50, dilations=(1, 1, 1)),
+    dict(depth=50, out_indices=(0, 4)),
+    dict(depth=50, style='tf'),
+    dict(depth=50, dcn=dict(type='DCN'), stage_with_dcn=(False,) * 5),
+    dict(depth=50, plugins=[dict(cfg=CONTEXT_BLOCK, position='after_conv3', stages=(True,) * 3)]),
+    dict(depth=50, plugins=[dict(cfg=CONTEXT_BLOCK, position='after_conv4')]),
+]
+
+
+@pytest.mark.parametrize('kwargs', MMDET_REFUSES, ids=lambda k: '-'.join(k)[6:] or 'depth')
+def test_refusals_are_also_of_the_type_mmdet_raises(kwargs):
+    from mmdet.models.backbones import ResNet
+
+    with pytest.raises(Exception) as theirs:
+        ResNet(**kwargs)
+    with pytest.raises((ValueError, TypeError)) as ours:
+        SEResNet(**kwargs)
+    assert isinstance(ours.value, type(theirs.value)), (type(ours.value).__mro__, theirs.value)
+    assert str(ours.value).startswith('SEResNet: ')  # ours, one line
+
+
+def test_refusals_survive_pickling_with_both_types():
+    """Errors cross process boundaries pickled (dataloader workers, DDP, pytest-xdist): the
+    class made at run time for 'ours and the toolkit's' comes back with both types and the
+    message."""
+    import pickle
+
+    with pytest.raises(ValueError) as info:
+        SEResNet(depth=50, strides=(1, 2, 2))
+    again = pickle.loads(pickle.dumps(info.value))
+    assert isinstance(again, ValueError) and isinstance(again, AssertionError)
+    assert str(again) == str(info.value)
+
+
+def test_smallest_valid_values_build_and_run():
+    """1 is a valid input width (grayscale), squeeze divisor and reduction ratio (C -> C/1, as
+    in the SENet paper's ratio ablation), as one ratio or one per stage."""
+    for se_ratio in (1, (1, 16, 16, 16)):
+        model = SEResNet(
+            depth=18, in_channels=1, se_ratio=se_ratio, se_cfg=dict(divisor=1), out_indices=(0,)
+        ).eval()
+        assert model(torch.randn(1, 1, 32, 32))[0].shape == (1, 64, 8, 8)
+        # the squeeze width, 64 / 1, is what a checkpoint's tensors must match
+        assert model.state_dict()['layer1.0.se_layer.conv1.conv.weight'].shape == (64, 64, 1, 1)
+    layer = SELayer(channels=12, ratio=3, divisor=1)  # 12 / 3 = 4, not rounded up to 8
+    assert layer.state_dict()['conv1.conv.weight'].shape == (4, 12, 1, 1)
+
+
+# mmcv's builders are the reference: a layer config we refuse is also of the type mmcv raises
+# for it, and of no other toolkit type (code catching mmcv's KeyError catches exactly those)
+LAYER_CFGS = [
+    ('norm_cfg', dict(num_groups=32)),  # no type: KeyError
+    ('norm_cfg', 'BN'),  # not a dict: TypeError
+    ('norm_cfg', dict(type='BatchNorm')),  # not registered: KeyError
+    ('norm_cfg', dict(type='GN')),  # GN without num_groups: AssertionError
+    ('conv_cfg', dict(type='Conv9d')),
+    ('conv_cfg', dict(type='Conv2d', bias_typo=True)),  # TypeError from the conv
+]
+
+
+@pytest.mark.parametrize('name,cfg', LAYER_CFGS, ids=lambda v: str(v)[:24])
+def test_layer_cfg_refusals_are_caught_as_mmcvs(name, cfg):
+    from mmcv.cnn import build_conv_layer, build_norm_layer
+
+    with pytest.raises(Exception) as theirs:
+        if name == 'norm_cfg':
+            build_norm_layer(cfg, 64)
+        else:
+            build_conv_layer(cfg, 8, 8, 1)
+    with pytest.raises((ValueError, TypeError)) as ours:
+        SEResNet(depth=18, **{name: cfg})
+    assert isinstance(ours.value, type(theirs.value)), (type(ours.value).__mro__, theirs.value)
+    for handler in (KeyError, AssertionError):
+        assert isinstance(ours.value, handler) == isinstance(theirs.value, handler), handler
+    assert str(ours.value).startswith(f'SEResNet: {name} must be ')
