@@ -19,7 +19,7 @@ def test_matches_timm(divisor, min_value, min_ratio):
 def test_examples():
     assert make_divisible(256 / 16, 8) == 16
     assert make_divisible(64 / 16, 8) == 8  # never below the divisor
-    assert make_divisible(100, 8) == 104  # rounds to nearest
+    assert make_divisible(100) == 104  # rounds to the nearest multiple of the default 8
     assert make_divisible(10, 8) == 16  # 8 would lose more than 10 %
     assert make_divisible(10, 9) == 9  # loses exactly 10 %: kept
     assert make_divisible(3, 8, min_value=4) == 4  # the lower bound given
