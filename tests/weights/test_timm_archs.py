@@ -29,6 +29,9 @@ def test_covers_timm_se_and_eca_resnets_except_other_families():
 def test_pretrained_tag_is_accepted_and_configs_are_copies():
     cfg = backbone_cfg_from_timm('seresnet50.a1_in1k')
     assert cfg == dict(type='se_backbones.SEResNet', depth=50)
+    # the architecture is what precedes the first dot, as timm splits a name and its tag
+    assert timm.models.split_model_name_tag('seresnet50.a1.in1k')[0] == 'seresnet50'
+    assert backbone_cfg_from_timm('seresnet50.a1.in1k') == cfg
     legacy = backbone_cfg_from_timm('legacy_seresnet50')
     legacy['se_cfg']['divisor'] = 8
     assert backbone_cfg_from_timm('legacy_seresnet50')['se_cfg'] == dict(divisor=1)
