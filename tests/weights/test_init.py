@@ -322,19 +322,38 @@ def test_partial_load_is_opt_in_and_lists_what_it_skips(timm_seresnet18, mmlogs)
 
 
 @pytest.mark.parametrize(
-    'kwargs,error,match',
+    'kwargs, error, message',
     [
-        (dict(strict='no'), TypeError, 'strict must be True or False'),
-        (dict(missing_ok='yes'), TypeError, 'missing_ok must be True or False'),
-        (dict(checkpoint=3), TypeError, 'checkpoint must be None or a file path'),
-        (dict(sha256='abc'), ValueError, 'sha256 needs checkpoint'),
+        (dict(strict='no'), TypeError, "TimmPretrained: strict must be True or False, got 'no'"),
+        (
+            dict(missing_ok='yes'),
+            TypeError,
+            "TimmPretrained: missing_ok must be True or False, got 'yes'",
+        ),
+        (
+            dict(checkpoint=3),
+            TypeError,
+            'TimmPretrained: checkpoint must be None or a file path, got 3',
+        ),
+        (
+            dict(sha256='abc'),
+            ValueError,
+            'TimmPretrained: sha256 needs checkpoint (the file it checks)',
+        ),
+        (
+            dict(model_name=5),
+            TypeError,
+            'model_name must be a timm model name (str), got 5',
+        ),
     ],
 )
-def test_bad_timm_pretrained_arguments(kwargs, error, match):
+def test_bad_timm_pretrained_arguments(kwargs, error, message):
     from se_backbones import TimmPretrained
 
-    with pytest.raises(error, match=match):
-        TimmPretrained('seresnet18', **kwargs)
+    with pytest.raises(error) as raised:
+        TimmPretrained(**dict(dict(model_name='seresnet18'), **kwargs))
+    assert str(raised.value) == message
+    TimmPretrained('seresnet18', checkpoint='w.pth', sha256='ab' * 4, strict=False, missing_ok=True)
 
 
 def timm_offering(weights, error=None):

@@ -2,6 +2,8 @@
 context blocks, generalized attention): every timm tensor loads, the added ones keep the
 backbone's own init, and the log names them."""
 
+import logging
+
 import pytest
 import timm
 import torch
@@ -55,11 +57,7 @@ def timm_file(tmp_path_factory):
         (ATTENTION, 'layer*.*.gen_attention_block.'),
     ],
 )
-def test_timm_weights_load_and_added_tensors_keep_their_init(extra, added, timm_file, monkeypatch):
-    logged = []
-    monkeypatch.setattr(
-        'se_backbones.weights.init.print_log', lambda msg, **kwargs: logged.append(msg)
-    )
+def test_timm_weights_load_and_added_tensors_keep_their_init(extra, added, timm_file, mmlogs):
     torch.manual_seed(1)
     reference = SEResNet(depth=50, **extra)
     reference.init_weights()
@@ -81,7 +79,8 @@ def test_timm_weights_load_and_added_tensors_keep_their_init(extra, added, timm_
         assert torch.equal(value, want), key
     if 'dcn' in extra:  # mmcv's DCN offsets start at zero, as in mmdet
         assert all(ours[k].abs().sum() == 0 for k in extra_keys)
-    assert len(logged) == 1
+    logged = [message for level, message in mmlogs if level == logging.INFO]
+    assert len(logged) == 1 and len(mmlogs) == 1, mmlogs
     assert (
         f"{len(extra_keys)} tensors that the config adds to seresnet50 keep the backbone's init: "
         in logged[0]
