@@ -186,3 +186,18 @@ def test_partial_conversion_returns_what_fits_and_logs_what_it_skips(seresnet18,
     assert converted['layer3.0.downsample.0.weight'] is seresnet18['layer3.0.downsample.0.weight']
     result = backbone.load_state_dict(converted, strict=False)
     assert sorted(result.missing_keys) == sorted(skipped) and not result.unexpected_keys
+
+
+def test_check_state_dict_is_strict_by_default():
+    from se_backbones.weights.convert import check_state_dict
+
+    expected = {'w': torch.zeros(2), 'b': torch.zeros(1)}
+    with pytest.raises(ValueError) as error:
+        check_state_dict(expected, {'w': torch.ones(3), 'x': torch.ones(1)}, 'Mine')
+    assert str(error.value) == (
+        'Mine: 1 missing keys: b; 1 unexpected keys: x; '
+        '1 shape mismatches (checkpoint vs model): w (3,) vs (2,)'
+    )
+    loadable, report = check_state_dict(expected, {'w': torch.ones(2)}, 'Mine', strict=False)
+    assert list(loadable) == ['w'] and report == 'Mine: 1 missing keys: b'
+    assert check_state_dict(expected, dict(expected), 'Mine')[1] is None
