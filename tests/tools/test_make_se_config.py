@@ -45,11 +45,15 @@ def r18_file(tmp_path_factory):
 
 
 def test_list_archs_prints_the_table_of_the_docs(capsys):
+    from se_backbones.twin import arch_table
+
     status, out, err, _ = run(['--list-archs'], capsys)
-    docs = open(os.path.join(ROOT, 'docs', 'se_twin.md')).read().splitlines()
-    start = docs.index('| --arch | timm architecture | backbone | timm ImageNet weights (--timm) |')
-    end = docs.index('', start)
-    assert (status, err) == (0, '') and out.splitlines() == docs[start:end]
+    assert (status, err) == (0, '') and out == '\n'.join(arch_table()) + '\n'
+    docs = os.path.join(ROOT, 'docs', 'se_twin.md')
+    if os.path.isfile(docs):  # not in mutmut's copy of the tests
+        docs = open(docs).read().splitlines()
+        start = docs.index(arch_table()[0])
+        assert out.splitlines() == docs[start : docs.index('', start)]
 
 
 @pytest.mark.parametrize(
