@@ -267,7 +267,8 @@ BAD = [
         dict(depth=50, zzz=1, se_ratios=8),
         TypeError,
         'unknown arguments',
-        r"arguments 'se_ratios' \(did you mean 'se_ratio'\?\), 'zzz'; allowed: act_before_se, avg_down, ",
+        r"arguments 'se_ratios' \(did you mean 'se_ratio'\?\), 'zzz'; "
+        'allowed: act_before_se, avg_down, ',
     ),
     (SEResNeXt, dict(depth=50, groups=0), ValueError, 'groups', 'a positive int'),
     (SEResNeXt, dict(depth=50, base_width='4'), ValueError, 'base_width', 'a positive int'),
@@ -557,3 +558,17 @@ def test_layer_cfg_refusals_are_caught_as_mmcvs(name, cfg):
     for handler in (KeyError, AssertionError):
         assert isinstance(ours.value, handler) == isinstance(theirs.value, handler), handler
     assert str(ours.value).startswith(f'SEResNet: {name} must be ')
+
+
+def test_group_norm_counts():
+    """One group is a valid GroupNorm (normalising C, H, W together); a negative count, which
+    torch builds and fails on in forward, is refused as a plain ValueError (mmdet raises
+    nothing at build time, so there is no toolkit type to keep), 0 also as torch's
+    ZeroDivisionError."""
+    model = SEResNet(depth=18, norm_cfg=dict(type='GN', num_groups=1), out_indices=(0,))
+    assert model(torch.randn(1, 3, 32, 32))[0].shape == (1, 64, 8, 8)
+    with pytest.raises(ValueError) as negative:
+        SEResNet(depth=18, norm_cfg=dict(type='GN', num_groups=-1))
+    assert not isinstance(negative.value, ZeroDivisionError)
+    with pytest.raises(ZeroDivisionError, match='num_groups is a positive int, got'):
+        SEResNet(depth=18, norm_cfg=dict(type='GN', num_groups=0))
