@@ -173,3 +173,29 @@ def test_checkpoint_is_the_twins_weights_file(base, tmp_path, capsys, r18_file):
         'se_r18: it seems to be legacy_seresnet18 (--timm legacy_seresnet18 or --arch '
         'legacy_se_r18)\n'
     )
+
+
+def test_help_is_the_docstring_and_each_options_help(capsys):
+    import tools.make_se_config as tool
+
+    status, out, err, _ = run(['--help'], capsys)
+    assert (status, err) == (0, '') and out.startswith('usage: ')
+    assert tool.__doc__.strip() in out  # the layout kept
+    words = ' '.join(out.split())
+    for text in (
+        'BASE the config to twin: a path, or mmdet::<path>, mmseg::<path>, mmpretrain::<path> in '
+        "the installed toolkit's configs (default: None)",
+        'OUT where to write the twin (.py) (default: None)',
+        '--timm NAME timm weights, e.g. seresnet50.a1_in1k, legacy_seresnet18.in1k (a name '
+        "without tag: timm's default weights); implies the architecture (default: None)",
+        '--arch ARCH our architecture: se_r18, se_r34, se_r50, se_r101, se_r152, se_x50_32x4d, '
+        'se_x101_32x4d, se_x101_64x4d, eca_r50d, legacy_se_r50, ... (--list-archs lists all '
+        'with their timm weights). Alone: an untrained backbone; with --timm: must be its '
+        'architecture (default: None)',
+        "--checkpoint PATH a local file (.pth/.bin/.safetensors) of the timm model's state dict, "
+        'for the architecture of --arch or --timm; no download then (default: None)',
+        '--force replace OUT if it exists (default: False)',
+        '--list-archs print every architecture, its backbone config and the ImageNet weights '
+        "timm has for it (read offline from timm's registry), and exit (default: False)",
+    ):
+        assert text in words, text
