@@ -126,7 +126,11 @@ def check_block_options(owner, a, num_stages, last_stage_blocks, bottleneck):
             'stage_with_dcn',
             with_dcn,
             f'a sequence of {num_stages} bools (one per stage), e.g. {(True,) * num_stages}',
-            toolkit=AssertionError if a['dcn'] is not None else None,
+            toolkit=AssertionError
+            if a['dcn'] is not None
+            else IndexError  # what mmdet's stage loop raises
+            if isinstance(with_dcn, (list, tuple))
+            else TypeError,
         )
     if a['dcn'] is not None:
         if not isinstance(a['dcn'], dict) or 'type' not in a['dcn']:

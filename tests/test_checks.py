@@ -163,7 +163,43 @@ BAD = [
     ),
     (SEResNet, dict(depth=50, stem_channels=-64), ValueError, 'stem_channels', 'positive int'),
     (SEResNet, dict(depth=50, stem_pool_cfg=3), TypeError, 'stem_pool_cfg', 'a dict'),
-    (SEResNet, dict(depth=50, dcn=True), TypeError, 'dcn', 'None or a conv config dict'),
+    (
+        SEResNet,
+        dict(depth=50, dcn=True),
+        TypeError,
+        'dcn',
+        r"None or a conv config dict \(e\.g\. dict\(type='DCN', deform_groups=1, "
+        r'fallback_on_stride=False\)\), got True$',
+    ),
+    (
+        SEResNet,
+        dict(depth=50, dcn=dict(type='DCN'), stage_with_dcn=(False,) * 5),
+        ValueError,
+        'stage_with_dcn',
+        r'one bool or 4 of them \(one per stage, num_stages=4\), got \(False, False, False, '
+        r'False, False\)$',
+    ),
+    (
+        SEResNet,
+        dict(depth=18, dcn=dict(type='DCN'), stage_with_dcn=(False, True, True, True)),
+        ValueError,
+        'stage_with_dcn',
+        r'all False with basic blocks \(depth 18, 34: DCN needs bottleneck blocks\), got '
+        r'\(False, True, True, True\)$',
+    ),
+    (
+        SEResNet,
+        dict(
+            depth=50,
+            dcn=dict(type='DCN'),
+            stage_with_dcn=(False, True, True, True),
+            conv_cfg=dict(type='Conv2d'),
+        ),
+        ValueError,
+        'conv_cfg',
+        r"None with DCN stages \(mmdet builds their 3x3 convs from dcn\), got \{'type': "
+        r"'Conv2d'\}$",
+    ),
     (
         SEResNet,
         dict(depth=50, dcn=dict(type='DCN'), stage_with_dcn=(True,)),
@@ -176,7 +212,7 @@ BAD = [
         dict(depth=50, stage_with_dcn=True),
         ValueError,
         'stage_with_dcn',
-        'a sequence of 4 bools',
+        r'a sequence of 4 bools \(one per stage\), e\.g\. \(True, True, True, True\), got True$',
     ),
     (
         SEResNet,
@@ -478,6 +514,7 @@ def test_frozen_stages_may_name_every_stage(num_stages):
 # --- the toolkit's error type: code that catches mmdet's error still catches ours -----------
 
 CONTEXT_BLOCK = dict(type='ContextBlock', ratio=1 / 4)
+DCN = dict(type='DCN', deform_groups=1, fallback_on_stride=False)
 # arguments mmdet's ResNet refuses (its type is the reference), which we refuse up front
 MMDET_REFUSES = [
     dict(depth=20),
@@ -489,7 +526,37 @@ MMDET_REFUSES = [
     dict(depth=50, dcn=dict(type='DCN'), stage_with_dcn=(False,) * 5),
     dict(depth=50, plugins=[dict(cfg=CONTEXT_BLOCK, position='after_conv3', stages=(True,) * 3)]),
     dict(depth=50, plugins=[dict(cfg=CONTEXT_BLOCK, position='after_conv4')]),
+    dict(depth=50, stage_with_dcn=True),  # mmdet: TypeError in its stage loop
+    dict(depth=50, stage_with_dcn=(True,)),  # IndexError
+    dict(depth=18, dcn=DCN, stage_with_dcn=(False, True, True, True)),  # basic blocks
+    dict(depth=50, dcn=DCN, stage_with_dcn=(False, True, True, True), conv_cfg=dict(type='Conv2d')),
+    dict(depth=18, plugins=[dict(cfg=CONTEXT_BLOCK, position='after_conv1')]),
 ]
+
+# valid block options (mmdet's ResNet builds them): ours with SE off has mmdet's tensors, by
+# name and shape, i.e. the DCN and plugin layers in the stages asked for and nowhere else
+VALID_OPTIONS = [
+    dict(depth=18, dcn=DCN, stage_with_dcn=(False,) * 4),
+    dict(depth=50, dcn=DCN, stage_with_dcn=(False,) * 4, conv_cfg=dict(type='Conv2d')),
+    dict(depth=50, dcn=DCN, stage_with_dcn=(False, True, True, True)),
+    dict(depth=50, dcn=DCN, stage_with_dcn=[1, 0, 0, 1]),
+    dict(depth=50, plugins=[dict(cfg=CONTEXT_BLOCK, position='after_conv3')]),
+    dict(
+        depth=50,
+        plugins=[dict(cfg=CONTEXT_BLOCK, position='after_conv2', stages=(False, True, True, True))],
+    ),
+]
+
+
+@pytest.mark.parametrize('kwargs', VALID_OPTIONS, ids=lambda k: '-'.join(k))
+def test_valid_block_options_build_mmdets_layers(kwargs):
+    from mmdet.models.backbones import ResNet
+
+    theirs = ResNet(**kwargs).state_dict()
+    ours = SEResNet(**kwargs, stage_with_se=False).state_dict()
+    assert {k: tuple(v.shape) for k, v in ours.items()} == {
+        k: tuple(v.shape) for k, v in theirs.items()
+    }
 
 
 @pytest.mark.parametrize('kwargs', MMDET_REFUSES, ids=lambda k: '-'.join(k)[6:] or 'depth')
