@@ -756,6 +756,7 @@ def test_the_frozen_parts_note(backbone, scope, model_name, note):
 # --- the widths downstream ---------------------------------------------------------------------
 
 OLD, NEW = [256, 512, 1024, 2048], [64, 128, 256, 512]  # R50 -> se_r18
+SCALED = "a single-input head's width scales with its input, as in mmseg's R18 configs"
 HINT = "; not mapped (an architecture with the base's widths keeps them: se_r50, "
 
 
@@ -1127,6 +1128,10 @@ def test_knet_heads_in_a_list_are_written_whole_and_a_heads_own_in_channels_come
     knet = dict(type='IterativeDecodeHead', num_stages=3, kernel_generate_head=inner)
     fcn = dict(type='FCNHead', in_channels=1024, in_index=2, channels=256)
     changes = widths(context(dict(backbone=R50, auxiliary_head=[knet, fcn]), scope='mmseg'))
+    reason = (
+        'se_r18 widths [64, 128, 256, 512] at out_indices (0, 1, 2, 3), not [256, 512, 1024, 2048]'
+    )
+    assert [c.reason for c in changes] == [reason, reason, SCALED]
     assert overrides(changes)[1] == {
         'auxiliary_head': [
             dict(knet, kernel_generate_head=dict(inner, in_channels=512)),
