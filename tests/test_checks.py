@@ -237,7 +237,26 @@ BAD = [
         ),
         ValueError,
         'plugins',
-        'after_conv1',
+        r"None or a list of dict\(cfg=dict\(type=\.\.\.\), position=one of \('after_conv1', "
+        r"'after_conv2', 'after_conv3'\), stages=optional\), with bottleneck blocks "
+        r"\(depth >= 26\), got \[\{'cfg'",
+    ),
+    (
+        SEResNet,
+        dict(
+            depth=50,
+            plugins=[
+                dict(
+                    cfg=dict(type='ContextBlock', ratio=1 / 4),
+                    position='after_conv3',
+                    stages=(True,) * 3,
+                )
+            ],
+        ),
+        ValueError,
+        r'plugins\[\]\.stages',
+        r'must be one bool or 4 of them \(one per stage, num_stages=4\), got \(True, True, '
+        r'True\)$',
     ),
     (
         SEResNet,
@@ -518,6 +537,7 @@ DCN = dict(type='DCN', deform_groups=1, fallback_on_stride=False)
 # arguments mmdet's ResNet refuses (its type is the reference), which we refuse up front
 MMDET_REFUSES = [
     dict(depth=20),
+    dict(depth=50, num_stages=2),  # the 4-stage default strides and dilations
     dict(depth=18, norm_cfg=dict(type='GN', num_groups=0)),  # torch: integer modulo by zero
     dict(depth=50, strides=(1, 2, 2)),
     dict(depth=50, dilations=(1, 1, 1)),
