@@ -328,14 +328,16 @@ def run_module(module, tests, args, deadline, equivalents):
         )
         try:
             process.wait(timeout=max(deadline - time.monotonic(), 1))
-        except subprocess.TimeoutExpired:  # the budget: mutmut saves what it has on SIGINT
-            stopped = True
+        except (subprocess.TimeoutExpired, KeyboardInterrupt) as reason:  # the budget, Ctrl-C
+            stopped = True  # mutmut, in its own session, gets no Ctrl-C; it saves on SIGINT
             os.killpg(process.pid, signal.SIGINT)
             try:
                 process.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
+            if isinstance(reason, KeyboardInterrupt):
+                raise
     row = summarize(module, results(work, module), equivalents, time.monotonic() - start, stopped)
     if process.returncode not in (0, None) and not stopped and not row['mutants']:
         row['other'] = [f'mutmut failed (exit {process.returncode}): see {work}/run.log']
