@@ -210,22 +210,38 @@ def test_variants_build_and_run_forward_backward(cls, kwargs):
 
 
 @pytest.mark.parametrize(
-    'kwargs,match',
+    'kwargs,message',
     [
-        (dict(depth=50, se_position='middle'), "se_position must be one of 'standard', 'pre'"),
-        (dict(depth=18, se_position='after_conv2'), "'after_conv2' needs bottlenecks"),
+        (
+            dict(depth=50, se_position='middle'),
+            "SEResNet: se_position must be one of 'standard', 'pre', 'post', 'identity', "
+            "'after_conv2', got 'middle'",
+        ),
+        (
+            dict(depth=18, se_position='after_conv2'),
+            "SEResNet: se_position must be one of 'standard', 'pre', 'post', 'identity' with "
+            "basic blocks (depth 18, 34; 'after_conv2' needs bottlenecks), got 'after_conv2'",
+        ),
         (
             dict(depth=50, se_cfg=dict(type='CBAM')),
-            r"se_cfg\['type'\] must be a ChannelAttention subclass",
+            "SEResNet: se_cfg['type'] must be a ChannelAttention subclass",
         ),
         (
             dict(depth=50, se_cfg=dict(type='ECALayer'), se_ratio=8),
-            'se_ratio must be None with se_cfg type ECALayer',
+            'SEResNet: se_ratio must be None with se_cfg type ECALayer (it has no reduction '
+            'ratio), got 8',
         ),
-        (dict(depth=50, se_cfg=dict(squeeze='min')), "squeeze must be one of 'avg', 'max'"),
-        (dict(depth=50, se_cfg=dict(gate='softmax')), "gate must be one of 'sigmoid'"),
+        (
+            dict(depth=50, se_cfg=dict(squeeze='min')),
+            "SELayer: squeeze must be one of 'avg', 'max', 'avgmax', got 'min'",
+        ),
+        (
+            dict(depth=50, se_cfg=dict(gate='softmax')),
+            "SELayer: gate must be one of 'sigmoid', 'hsigmoid', 'tanh', 'relu', got 'softmax'",
+        ),
     ],
 )
-def test_bad_variant_arguments(kwargs, match):
-    with pytest.raises(ValueError, match=match):
+def test_bad_variant_arguments(kwargs, message):
+    with pytest.raises(ValueError) as error:
         SEResNet(**kwargs)
+    assert str(error.value).startswith(message)
