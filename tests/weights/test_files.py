@@ -292,8 +292,9 @@ needs_allowlist = pytest.mark.skipif(
 )
 @pytest.mark.parametrize('protocol', [2, 3])  # __builtin__.getattr, builtins.getattr
 def test_getattr_in_a_checkpoint_is_refused_but_for_history_buffer_methods(
-    tmp_path, obj, name, protocol
+    tmp_path, obj, name, protocol, own_allowlist
 ):
+    torch.serialization.clear_safe_globals()  # what the import allowed: allowed again here
     assert allow_mmengine_checkpoints() and allow_mmengine_checkpoints()  # idempotent
     path = str(tmp_path / 'crafted.pth')
     torch.save({'x': GetattrOf(obj, name)}, path, pickle_protocol=protocol)
@@ -321,9 +322,10 @@ def numpy_names(path, old, new):
 @needs_allowlist
 @pytest.mark.skipif(not WEIGHTS_ONLY_DEFAULT, reason='named entries need torch >= 2.6')
 @pytest.mark.parametrize('module', [b'numpy.core.multiarray', b'numpy._core.multiarray'])
-def test_numpy_values_of_either_numpy_major_version_load(tmp_path, module):
+def test_numpy_values_of_either_numpy_major_version_load(tmp_path, module, own_allowlist):
     """numpy 1.x pickles its arrays and scalars through numpy.core.multiarray, numpy 2.x through
     numpy._core.multiarray: a checkpoint written under either loads under either."""
+    torch.serialization.clear_safe_globals()
     assert allow_mmengine_checkpoints()
     path = save(
         {'a': np.arange(3, dtype=np.int64), 's': np.float64(1.5), 'f': np.float32(2)},
@@ -340,22 +342,26 @@ def test_numpy_values_of_either_numpy_major_version_load(tmp_path, module):
 
 
 @needs_allowlist
+@pytest.mark.parametrize('version', [(2, 5), (2, 6)])
 def test_before_torch_2_6_numpy_and_history_buffers_are_allowed_by_their_own_names(
-    tmp_path, monkeypatch, own_allowlist
+    tmp_path, monkeypatch, own_allowlist, version
 ):
     """torch 2.4/2.5 know no (object, name) entries: the classes and numpy's rebuilders are
     allowed as themselves, and getattr is not allowed at all."""
     torch.serialization.clear_safe_globals()
-    monkeypatch.setattr('se_backbones.weights.files.torch_version', lambda: (2, 5))
+    monkeypatch.setattr('se_backbones.weights.files.torch_version', lambda: version)
     assert allow_mmengine_checkpoints() is True
     allowed = torch.serialization.get_safe_globals()
-    assert not any(isinstance(entry, tuple) for entry in allowed)
+    assert any(isinstance(entry, tuple) for entry in allowed) == (version >= (2, 6))
     assert HistoryBuffer in allowed and np.ndarray in allowed
     path = str(tmp_path / 'np.pth')
     torch.save({'a': np.arange(3), 's': np.float64(1.5)}, path)
     loaded = torch.load(path, weights_only=True)
     assert loaded['a'].tolist() == [0, 1, 2] and loaded['s'] == 1.5
     torch.save({'x': GetattrOf(HistoryBuffer, 'mean')}, path)
+    if version >= (2, 6):  # (object, pickled name) entries: getattr's stand-in
+        assert torch.load(path, weights_only=True)['x'] is HistoryBuffer.mean
+        return
     with pytest.raises(pickle.UnpicklingError, match='getattr'):
         torch.load(path, weights_only=True)
 
