@@ -269,8 +269,29 @@ BAD = [
         'bottleneck blocks',
     ),
     (SEResNet, dict(depth=50, multi_grid=(1, 2)), ValueError, 'multi_grid', '3 ints'),
-    (SEResNet, dict(depth=50, pretrained=1), TypeError, 'pretrained', 'a checkpoint path'),
+    (
+        SEResNet,
+        dict(depth=50, pretrained=1),
+        TypeError,
+        'pretrained',
+        r"None, a checkpoint path or 'timm://<name>', got 1$",
+    ),
     (SEResNet, dict(depth=50, init_cfg='Kaiming'), TypeError, 'init_cfg', 'a list of dicts'),
+    (
+        SEResNet,
+        dict(depth=50, init_cfg=[1]),
+        TypeError,
+        'init_cfg',
+        r'None, a dict or a list of dicts, got \[1\]$',
+    ),
+    (
+        SEResNet,
+        dict(depth=50, norm_cfg=dict(type='LN')),
+        ValueError,
+        'norm_cfg',
+        r'a norm for conv feature maps, e\.g\. BN, SyncBN, GN, IN \(LN normalises the last '
+        r"dimension, the width\), got \{'type': 'LN'\}$",
+    ),
     (SEResNet, dict(depth=50, stride=2), TypeError, 'unknown argument', 'strides'),
     (
         SEResNet,
@@ -659,3 +680,16 @@ def test_group_norm_counts():
     assert not isinstance(negative.value, ZeroDivisionError)
     with pytest.raises(ZeroDivisionError, match='num_groups is a positive int, got'):
         SEResNet(depth=18, norm_cfg=dict(type='GN', num_groups=0))
+
+
+@pytest.mark.parametrize(
+    'init_cfg',
+    [dict(type='Kaiming', layer='Conv2d'), [dict(type='Kaiming', layer='Conv2d')]],
+)
+def test_init_cfg_as_a_dict_or_a_list_of_dicts(init_cfg):
+    """mmengine's two forms of init_cfg are accepted, and the initializer runs: every conv of
+    the backbone (SE's too) re-drawn by Kaiming, with zero biases."""
+    model = SEResNet(depth=18, init_cfg=init_cfg, out_indices=(0,))
+    model.init_weights()
+    se_fc = model.state_dict()['layer1.0.se_layer.conv1.conv.bias']
+    assert torch.equal(se_fc, torch.zeros_like(se_fc))
