@@ -1162,3 +1162,30 @@ def test_mmseg_heads_each_take_their_widths_with_their_reasons():
         ('model.auxiliary_head.in_channels', 1024, 256, reason),
         ('model.auxiliary_head.channels', 256, 64, scaled),
     ]
+
+
+def test_a_three_stage_basic_block_base_maps_by_its_own_widths():
+    """The base's widths come from its depth (basic blocks: no expansion) and its num_stages:
+    a 3-stage ResNet-18 has widths [64, 128, 256], and an index past them is not mapped."""
+    r18 = dict(
+        type='ResNetV1c',
+        depth=18,
+        num_stages=3,
+        strides=(1, 2, 2),
+        dilations=(1, 1, 1),
+        out_indices=(0, 1, 2),
+    )
+    head = dict(type='FCNHead', in_channels=256, in_index=2, channels=64, num_classes=2)
+    model = dict(backbone=r18, decode_head=head)
+    assert shown(widths(context(model, scope='mmseg', arch='se_r50'))) == {
+        'model.decode_head.in_channels': (256, 1024),
+        'model.decode_head.channels': (64, 256),
+    }
+    model['decode_head'] = dict(head, in_channels=512, in_index=3)
+    with pytest.raises(TwinError) as info:
+        widths(context(model, scope='mmseg', arch='se_r50'))
+    assert str(info.value) == (
+        'model.decode_head (FCNHead) takes in_channels=512 from backbone outputs 3, which are '
+        "not the base backbone's widths [64, 128, 256] there; not mapped (an architecture with "
+        "the base's widths keeps them: legacy_se_r18, legacy_se_r34)"
+    )

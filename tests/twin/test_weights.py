@@ -3,6 +3,7 @@ architecture, timm's architecture, the TimmPretrained name, the local file), wit
 registry as the reference for its weights; a checkpoint checked against the architecture."""
 
 import os
+import re
 
 import pytest
 import timm
@@ -141,3 +142,12 @@ def test_a_file_of_another_architecture_is_refused_naming_what_it_is(r18_file):
         f'checkpoint={r18_file!r} is not a seresnet18 state dict, the architecture of se_r18: it '
         'seems to be legacy_seresnet18 (timm=legacy_seresnet18 or arch=legacy_se_r18)'
     )
+
+
+def test_several_architectures_with_weights_are_listed_each_with_its_tag():
+    (note,) = choose_target(arch='se_r101')[1]
+    head, listed = note.split('; with weights at depth 101: ')
+    assert head.endswith('timm has no ImageNet weights for seresnet101')
+    entries = listed.split(', ')
+    assert len(entries) >= 2 and 'legacy_se_r101 (legacy_seresnet101.in1k)' in entries
+    assert all(re.fullmatch(r'\w+ \([\w.]+\)', e) for e in entries), entries
