@@ -159,7 +159,7 @@ def check_layer_cfg(owner, name, cfg, kind, optional=False):
         if kind == 'activation':
             build_activation_layer(cfg)
         elif kind == 'norm':
-            build_norm_layer(cfg, cfg.get('num_groups') or 8)
+            build_norm_layer(cfg, groups or 8)
         else:
             build_conv_layer(cfg, 8, 8, 1)
     except (KeyError, TypeError, ValueError, AssertionError) as error:
