@@ -1,5 +1,6 @@
 """The toy shapes generator rewrites a root completely: no stale file of an earlier size or task
 stays beside the new set."""
+
 import json
 import os
 
@@ -11,8 +12,9 @@ from se_backbones.data.toy_shapes import CLASSES, make_image
 
 
 def pngs(folder):
-    return sorted(f for f in os.listdir(folder) if f.endswith('.png')) if os.path.isdir(
-        folder) else []
+    return (
+        sorted(f for f in os.listdir(folder) if f.endswith('.png')) if os.path.isdir(folder) else []
+    )
 
 
 def listing(root, task, split):
@@ -21,8 +23,11 @@ def listing(root, task, split):
         return pngs(os.path.join(root, split))
     if task == 'seg':
         return pngs(os.path.join(root, 'img_dir', split))
-    return sorted(f'{name}/{f}' for name in ('circle', 'square', 'triangle')
-                  for f in pngs(os.path.join(root, split, name)))
+    return sorted(
+        f'{name}/{f}'
+        for name in ('circle', 'square', 'triangle')
+        for f in pngs(os.path.join(root, split, name))
+    )
 
 
 def check_layout(root, task, num_train, num_val):
@@ -35,7 +40,8 @@ def check_layout(root, task, num_train, num_val):
                 coco = json.load(f)
             assert sorted(image['file_name'] for image in coco['images']) == files
             assert {a['image_id'] for a in coco['annotations']} <= {
-                image['id'] for image in coco['images']}
+                image['id'] for image in coco['images']
+            }
         if task == 'seg':
             assert pngs(os.path.join(root, 'ann_dir', split)) == files
 
@@ -64,11 +70,16 @@ def test_switching_task_removes_the_other_tasks_files_and_nothing_else(tmp_path)
     check_layout(root, 'cls', 3, 2)
     assert sorted(os.listdir(root)) == ['VERSION', 'notes.txt', 'train', 'val']
     assert sorted(os.listdir(os.path.join(root, 'train'))) == [
-        'circle', 'notes.txt', 'square', 'triangle']
+        'circle',
+        'notes.txt',
+        'square',
+        'triangle',
+    ]
 
 
 def read(path):
     import cv2
+
     image = cv2.imread(path, cv2.IMREAD_UNCHANGED)
     assert image is not None, path
     return image
@@ -81,13 +92,19 @@ def test_det_boxes_areas_and_classes_are_those_of_the_visible_shapes(tmp_path):
     make_toy_shapes(root, num_train=6, num_val=2, size=64, task='det')
     with open(os.path.join(root, 'annotations', 'instances_train.json')) as f:
         coco = json.load(f)
-    assert coco['categories'] == [dict(id=1, name='circle'), dict(id=2, name='square'),
-                                  dict(id=3, name='triangle')]
+    assert coco['categories'] == [
+        dict(id=1, name='circle'),
+        dict(id=2, name='square'),
+        dict(id=3, name='triangle'),
+    ]
     assert all((image['height'], image['width']) == (64, 64) for image in coco['images'])
-    assert all(read(os.path.join(root, 'train', image['file_name'])).shape == (64, 64, 3)
-               for image in coco['images'])
+    assert all(
+        read(os.path.join(root, 'train', image['file_name'])).shape == (64, 64, 3)
+        for image in coco['images']
+    )
     assert len(coco['annotations']) >= 6 and [a['id'] for a in coco['annotations']] == list(
-        range(1, len(coco['annotations']) + 1))
+        range(1, len(coco['annotations']) + 1)
+    )
     for ann in coco['annotations']:
         x0, y0, w, h = ann['bbox']
         assert w > 0 and h > 0 and x0 >= 0 and y0 >= 0 and x0 + w <= 64 and y0 + h <= 64
@@ -104,18 +121,33 @@ def test_det_boxes_areas_and_classes_are_those_of_the_visible_shapes(tmp_path):
         expected = []
         for label, mask in objects:
             ys, xs = np.nonzero(mask)
-            expected.append((label + 1, [int(xs.min()), int(ys.min()), int(xs.max() - xs.min()) + 1,
-                                         int(ys.max() - ys.min()) + 1], float(mask.sum())))
-        assert [(a['category_id'], a['bbox'], a['area']) for a in coco['annotations']
-                if a['image_id'] == image['id']] == expected
+            expected.append(
+                (
+                    label + 1,
+                    [
+                        int(xs.min()),
+                        int(ys.min()),
+                        int(xs.max() - xs.min()) + 1,
+                        int(ys.max() - ys.min()) + 1,
+                    ],
+                    float(mask.sum()),
+                )
+            )
+        assert [
+            (a['category_id'], a['bbox'], a['area'])
+            for a in coco['annotations']
+            if a['image_id'] == image['id']
+        ] == expected
 
 
 def test_val_images_differ_from_train_and_a_seed_gives_the_same_set(tmp_path):
     """val is drawn with its own seed (seed + 1): none of its images is a training image; the
     same arguments give the same files, another seed other images."""
+
     def images(root, split):
         folder = os.path.join(root, split)
         return [read(os.path.join(folder, f)).tobytes() for f in pngs(folder)]
+
     a, b, c = (str(tmp_path / name) for name in 'abc')
     for root, seed in ((a, 0), (b, 0), (c, 1)):
         make_toy_shapes(root, num_train=4, num_val=4, size=32, seed=seed, task='det')
@@ -158,14 +190,22 @@ def test_cls_images_hold_one_large_shape_of_their_folder_s_class(tmp_path):
         path = os.path.join(root, 'train', name, f'{written:06d}.png')
         assert (read(path)[:, :, ::-1] == pixels).all(), path
         written += 1
-    assert sum(len(pngs(os.path.join(root, 'train', name)))
-               for name in ('circle', 'square', 'triangle')) == 9
+    assert (
+        sum(
+            len(pngs(os.path.join(root, 'train', name)))
+            for name in ('circle', 'square', 'triangle')
+        )
+        == 9
+    )
     assert os.path.isfile(os.path.join(root, 'train', 'circle', 'notes.txt'))
 
 
 def test_an_unknown_task_is_one_line_naming_the_tasks(tmp_path):
-    with pytest.raises(ValueError, match=r"^make_toy_shapes: task must be one of "
-                                         r"\['cls', 'det', 'seg'\], got 'coco'$"):
+    with pytest.raises(
+        ValueError,
+        match=r'^make_toy_shapes: task must be one of '
+        r"\['cls', 'det', 'seg'\], got 'coco'$",
+    ):
         make_toy_shapes(str(tmp_path), task='coco')
     assert not os.listdir(tmp_path)
 
@@ -199,7 +239,7 @@ def test_each_shape_has_its_geometry_colour_and_size():
         colours = np.unique(image[mask], axis=0)
         assert len(colours) == 1
         ring = np.zeros_like(mask)
-        ring[max(y0 - 3, 0):y1 + 3, max(x0 - 3, 0):x1 + 3] = True
+        ring[max(y0 - 3, 0) : y1 + 3, max(x0 - 3, 0) : x1 + 3] = True
         ring[y0:y1, x0:x1] = False
         ring |= ~mask & np.pad(np.ones((h, w), bool), ((y0, 128 - y1), (x0, 128 - x1)))
         contrast = np.abs(colours[0].astype(int) - image[ring].mean(0)).sum()
@@ -270,6 +310,7 @@ def test_backgrounds_are_unsaturated_gradients_both_ways():
 
 def test_det_polygons_draw_the_visible_masks(tmp_path):
     import cv2
+
     root = str(tmp_path / 'toy')
     make_toy_shapes(root, num_train=5, num_val=1, size=64, seed=4)
     with open(os.path.join(root, 'annotations', 'instances_train.json')) as f:
@@ -308,12 +349,15 @@ def test_seg_images_and_label_maps_are_the_draws_of_their_seeds(tmp_path):
 
 
 def test_the_default_set_is_400_and_100_images_of_128_from_seed_0(tmp_path):
-    root = str(tmp_path / 'toy')
-    assert make_toy_shapes(root)
-    check_layout(root, 'det', 400, 100)
-    with open(os.path.join(root, 'VERSION')) as f:
-        assert f.read() == '2 det 400 100 128 0'
-    first, _ = make_image(np.random.default_rng(0), 128, 128)
-    assert (read(os.path.join(root, 'train', '000000.png'))[:, :, ::-1] == first).all()
-    first_val, _ = make_image(np.random.default_rng(1), 128, 128)
-    assert (read(os.path.join(root, 'val', '000000.png'))[:, :, ::-1] == first_val).all()
+    """The defaults without writing 500 images: a root holding the set that
+    ``make_toy_shapes(root, 400, 100, 128, 0, 'det')`` stamps is up to date for a call with no
+    arguments (nothing is rewritten), and a call with any other value rewrites it."""
+    root = tmp_path / 'toy'
+    root.mkdir()
+    (root / 'VERSION').write_text('2 det 400 100 128 0')
+    assert make_toy_shapes(str(root)) is False
+    assert os.listdir(root) == ['VERSION']
+    assert (root / 'VERSION').read_text() == '2 det 400 100 128 0'
+    # the stamp a call writes: version, task, train and val counts, size, seed
+    assert make_toy_shapes(str(root), 3, 2, 32, 5, 'seg') is True
+    assert (root / 'VERSION').read_text() == '2 seg 3 2 32 5'
