@@ -104,6 +104,41 @@ def check_resnet_args(owner, num_stages, last_stage_blocks, bottleneck, kwargs):
         fail(owner, 'init_cfg', init_cfg, 'None, a dict or a list of dicts', TypeError)
 
 
+def plugins_error(plugins, bottleneck):
+    """The type of error mmdet's ``ResNet`` raises for ``plugins`` (not None), or None if they
+    are well formed. mmdet meets a fault in this order: its stage loop iterates the list and
+    copies each item (not iterable: ``TypeError``; an item that is not a dict:
+    ``AttributeError``), a basic block refuses plugins (``AssertionError``), a bottleneck reads
+    each ``position`` (missing: ``KeyError``) and checks it (``AssertionError``), then reads
+    each ``cfg`` (missing: ``KeyError``), copies it (not a dict: ``AttributeError``) and builds
+    it (without a ``type``: ``KeyError``).
+
+    Example:
+        >>> plugins_error([dict(cfg=dict(type='ContextBlock'), position='after_conv3')], True)
+        >>> plugins_error([dict(position='after_conv3')], True).__name__
+        'KeyError'
+        >>> plugins_error('ContextBlock', True).__name__
+        'AttributeError'
+    """
+    if not isinstance(plugins, (list, tuple)):
+        return AttributeError if hasattr(plugins, '__iter__') else TypeError
+    if not all(isinstance(p, dict) for p in plugins):
+        return AttributeError
+    if not bottleneck:
+        return AssertionError
+    if any('position' not in p for p in plugins):
+        return KeyError
+    if any(p['position'] not in PLUGIN_POSITIONS for p in plugins):
+        return AssertionError
+    if any('cfg' not in p for p in plugins):
+        return KeyError
+    if any(not isinstance(p['cfg'], dict) for p in plugins):
+        return AttributeError
+    if any('type' not in p['cfg'] for p in plugins):
+        return KeyError
+    return None
+
+
 def check_block_options(owner, a, num_stages, last_stage_blocks, bottleneck):
     """The rules for what a config adds to the blocks, shared by the backbones and the SE
     twin: ``dcn`` with ``stage_with_dcn`` (bottlenecks only; no ``conv_cfg`` beside it),
@@ -162,13 +197,8 @@ def check_block_options(owner, a, num_stages, last_stage_blocks, bottleneck):
                 toolkit=AssertionError,
             )
     if a['plugins'] is not None:
-        plugins_ok = isinstance(a['plugins'], (list, tuple)) and all(
-            isinstance(p, dict)
-            and isinstance(p.get('cfg'), dict)
-            and p.get('position') in PLUGIN_POSITIONS
-            for p in a['plugins']
-        )
-        if not plugins_ok or not bottleneck:
+        toolkit = plugins_error(a['plugins'], bottleneck)
+        if toolkit is not None:
             fail(
                 owner,
                 'plugins',
@@ -176,7 +206,7 @@ def check_block_options(owner, a, num_stages, last_stage_blocks, bottleneck):
                 'None or a list of dict(cfg=dict(type=...), '
                 f'position=one of {PLUGIN_POSITIONS}, stages=optional), with bottleneck '
                 'blocks (depth >= 26)',
-                toolkit=AssertionError,
+                toolkit=toolkit,
             )
         for plugin in a['plugins']:
             if plugin.get('stages') is not None:

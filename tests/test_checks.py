@@ -572,6 +572,15 @@ MMDET_REFUSES = [
     dict(depth=18, dcn=DCN, stage_with_dcn=(False, True, True, True)),  # basic blocks
     dict(depth=50, dcn=DCN, stage_with_dcn=(False, True, True, True), conv_cfg=dict(type='Conv2d')),
     dict(depth=18, plugins=[dict(cfg=CONTEXT_BLOCK, position='after_conv1')]),
+    # malformed plugins, in the order mmdet meets the faults
+    dict(depth=50, plugins=5),  # TypeError: not iterable
+    dict(depth=50, plugins='ContextBlock'),  # AttributeError: a str item has no copy()
+    dict(depth=50, plugins=dict(cfg=CONTEXT_BLOCK, position='after_conv3')),  # the same
+    dict(depth=18, plugins=[CONTEXT_BLOCK, None]),  # AttributeError before the basic block's
+    dict(depth=50, plugins=[dict(cfg=CONTEXT_BLOCK)]),  # KeyError: position
+    dict(depth=50, plugins=[dict(position='after_conv3')]),  # KeyError: cfg
+    dict(depth=50, plugins=[dict(cfg='ContextBlock', position='after_conv3')]),  # no copy()
+    dict(depth=50, plugins=[dict(cfg=dict(ratio=0.25), position='after_conv3')]),  # KeyError
 ]
 
 # valid block options (mmdet's ResNet builds them): ours with SE off has mmdet's tensors, by
