@@ -4,9 +4,11 @@ registry as the reference for its weights; a checkpoint checked against the arch
 
 import os
 import re
+import warnings
 
 import pytest
 import timm
+import torch
 
 from se_backbones.twin import TwinError
 from se_backbones.twin.weights import choose_target
@@ -60,10 +62,13 @@ def test_an_architecture_alone_is_untrained_and_names_the_weights_it_could_have(
 def test_a_checkpoint_is_the_local_file_of_the_architecture(r18_file, tmp_path, monkeypatch):
     monkeypatch.chdir(os.path.dirname(r18_file))
     name = os.path.basename(r18_file)
-    assert choose_target(arch='legacy_se_r18', checkpoint=name) == (
-        ('legacy_se_r18', 'legacy_seresnet18', 'legacy_seresnet18', r18_file),
-        [],
-    )
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter('always')  # torch 2.1 warns of TypedStorage on reading: hidden
+        assert choose_target(arch='legacy_se_r18', checkpoint=name) == (
+            ('legacy_se_r18', 'legacy_seresnet18', 'legacy_seresnet18', r18_file),
+            [],
+        )
+    assert [str(w.message) for w in shown] == []
     assert choose_target(timm='legacy_seresnet18.in1k', checkpoint=name) == (
         ('legacy_se_r18', 'legacy_seresnet18', 'legacy_seresnet18.in1k', r18_file),
         [],
@@ -133,6 +138,27 @@ def test_a_file_that_is_no_state_dict_is_refused_naming_it(tmp_path):
         choose_target(arch='se_r50', checkpoint=str(path))
     assert str(error.value).startswith(f'checkpoint={str(path)!r}: ')
     assert len(str(error.value)) <= len(f'checkpoint={str(path)!r}: ') + 300
+
+
+@pytest.mark.parametrize(
+    'content, message',
+    [
+        ([1, 2], 'checkpoint={path!r}: {path}: not a state dict (a dict of tensors)'),
+        (
+            {},
+            'checkpoint={path!r} is not a seresnet50 state dict, the architecture of se_r50: it '
+            "fits none of the SE architectures se_backbones reproduces (0 tensors, first 'none')",
+        ),
+    ],
+)
+def test_a_file_read_but_not_a_state_dict_of_the_architecture_is_refused(
+    content, message, tmp_path
+):
+    path = str(tmp_path / 'my weights.pth')  # a space in the path, kept in the message
+    torch.save(content, path)
+    with pytest.raises(TwinError) as error:
+        choose_target(arch='se_r50', checkpoint=path)
+    assert str(error.value) == message.format(path=path)
 
 
 def test_a_file_of_another_architecture_is_refused_naming_what_it_is(r18_file):
