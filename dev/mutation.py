@@ -90,6 +90,45 @@ BACKBONE_ARGUMENT_TESTS = [
     'tests/backbones/test_differential.py',
     'tests/test_checks.py',
 ]
+# Every test of those builds a backbone, so each mutant of SEResNet.__init__ runs them all (a
+# minute a mutant with all of them). Left out: the full-width R34 to R152 builds whose point a
+# depth-18, base_channels=16 (or 8) test makes too: the SE widths per stage
+# (se_arguments_reach_every_stage for the R50 parameter counts), the ResNet arguments passed on
+# (R18/R34 and the 3-stage case of without_se_is_mmdet_resnet, the differential explicit cases,
+# test_checks' builds), the init rules (init_is_mmseg_resnets at depth 18: default, no zero
+# init, init_cfg, pretrained), checkpointing (with_cp_recomputes_every_block at depth 18), the
+# gates' gradients (the layers' and fast paths' own tests).
+SLOW_BACKBONE_TESTS = (
+    'test_param_count_is_the_paper_formula',
+    'test_stage_shapes[34',
+    'test_stage_shapes[50',
+    'test_stage_shapes[1',
+    'test_without_se_is_mmdet_resnet[50',
+    'test_without_se_is_mmdet_resnet[101',
+    'test_without_se_is_mmseg_resnetv1c_with_contract_dilation',
+    'test_multi_grid_matches_mmseg',
+    'test_loads_mmpretrain_seresnet_and_matches',
+    'test_with_cp_gives_the_same_gradients',
+    'test_with_cp_recomputes_every_block_in_backward[50',
+    'test_zero_init_residual[50',
+    'test_pretrained_checkpoint',
+    'test_dcn_and_plugins',
+    'test_group_norm_that_fits_the_widths_is_accepted',
+    '50-bn3',  # test_init_is_mmseg_resnets' bottleneck cases
+    'test_every_gate_trains_with_the_plain_formulas_gradients',
+    'test_gn32_resnet50_builds_as_in_mmseg_tests',
+    'test_se_position_param_counts',
+    'test_eca_adds_k_weights_per_layer',
+    'test_seresnet_without_se',  # the hypothesis differential tests: hundreds of builds
+    'test_seresnext_without_se',
+)
+NOT_SLOW_BACKBONE = ' and '.join(f'not {name}' for name in SLOW_BACKBONE_TESTS)
+# The squeeze's and the block end's fast selection: not dynamo's graph captures and the ONNX
+# exports (5 to 15 s each, 55 s in all, per mutant); the TorchScript traces stay (the export
+# branch: is_exporting), and the compiled-path survivors are run again with them.
+NOT_COMPILED = (
+    'not compile and not graph_break and not onnx and not gradients_equal_the_unfused_ones[kwargs1'
+)
 
 # module -> the pytest arguments selecting the tests that should catch its bugs: the test
 # files mirroring it, and those of its callers where those say what a user sees
@@ -175,14 +214,14 @@ MODULES = {
         'tests/layers',
         'tests/backbones/test_fast_paths.py',
         '-k',
-        FAST,
+        f'{FAST} and {NOT_COMPILED}',
     ],
     'se_backbones/layers/squeeze_gate.py': [
         'tests/layers',
         'tests/backbones/test_fast_paths.py',
         'tests/test_checks.py',
         '-k',
-        FAST,
+        f'{FAST} and {NOT_COMPILED}',
     ],
     **{
         f'se_backbones/backbones/{name}.py': [
@@ -200,7 +239,7 @@ MODULES = {
                 ],
             }[name],
             '-k',
-            FAST + ' and not test_seresnet_without_se and not test_seresnext_without_se',
+            f'{FAST} and {NOT_SLOW_BACKBONE}',
         ]
         for name in ('arguments', 'se_blocks', 'senet', 'seresnet', 'seresnext')
     },
