@@ -30,6 +30,17 @@ from se_backbones.engine.hooks import RNGStateHook
 NEVER = 10**6
 
 
+@pytest.fixture(autouse=True)
+def no_pause_at_the_loaders_end(monkeypatch):
+    """MMEngine's iteration-based loop sleeps 2 s each time it restarts its data loader
+    (against a worker deadlock; these loaders have no workers): 14 of these tests' 16 s."""
+    import types
+
+    import mmengine.runner.loops as loops
+
+    monkeypatch.setattr(loops, 'time', types.SimpleNamespace(sleep=lambda seconds: None))
+
+
 class NoisyData(Dataset):
     def __init__(self, n):
         self.x = torch.randn(n, 4, generator=torch.Generator().manual_seed(0))

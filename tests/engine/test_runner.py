@@ -306,3 +306,19 @@ def test_two_runners_in_one_process_log_into_their_own_work_dirs(tmp_path):
         dirs.append((os.path.realpath(work_dir), save_dir(runner)))
     for work_dir, vis_dir in dirs:
         assert vis_dir.startswith(work_dir + os.sep), (work_dir, vis_dir)
+
+
+def test_a_config_without_runner_type_goes_to_mmengines_runner(config, monkeypatch):
+    """Without ``runner_type`` MMEngine's own ``Runner.from_cfg`` builds the run (stood in for
+    by the recorder: the real one, with the toy config, is the test above), from the config
+    with the command line's changes, the visualizer's fixed name dropped."""
+    from mmengine.runner import Runner
+
+    text = open(config).read().replace(f'runner_type = {RECORDER!r}\n', '')
+    with open(config, 'w') as f:
+        f.write(text + "visualizer = dict(type='Visualizer', name='visualizer')\n")
+    monkeypatch.setattr(Runner, 'from_cfg', Recorder.from_cfg)
+    runner = build_runner(args(config, work_dir='w'))
+    assert isinstance(runner, Recorder) and 'runner_type' not in runner.cfg
+    assert runner.cfg.work_dir == 'w' and runner.cfg.visualizer == dict(type='Visualizer')
+    assert runner.cfg.custom_hooks == [dict(type='se_backbones.RNGStateHook')]

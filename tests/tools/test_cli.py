@@ -232,3 +232,66 @@ def test_runner_options_and_local_rank(monkeypatch):
     assert os.environ['LOCAL_RANK'] == '2'  # torchrun's own setting wins
     with pytest.raises(SystemExit):
         parse_runner_args(p, ['--launcher', 'ssh'])
+
+
+RUNNER_HELP = (
+    '--work-dir WORK_DIR where logs and checkpoints go; default: ./work_dirs/<config name> '
+    '(default: None)',
+    '--cfg-options KEY=VALUE [KEY=VALUE ...] override config settings, e.g. '
+    "train_cfg.max_iters=100 'model.backbone.depth=101' (MMEngine's DictAction) (default: {})",
+    '--launcher {none,pytorch,slurm,mpi} job launcher (pytorch: torchrun) (default: none)',
+    '--local_rank LOCAL_RANK, --local-rank LOCAL_RANK set by older launchers; torchrun sets '
+    'LOCAL_RANK instead (default: 0)',
+)
+
+
+@pytest.mark.parametrize(
+    'tool, texts',
+    [
+        (
+            'train',
+            (
+                *RUNNER_HELP,
+                'config train config file path',
+                "--amp automatic mixed precision (MMEngine's AmpOptimWrapper: GPU only) "
+                '(default: False)',
+                '--auto-scale-lr scale the learning rate by the total batch size '
+                '(auto_scale_lr.base_batch_size of the config, else 16) (default: False)',
+                '--resume [RESUME] resume from this checkpoint, or without a value from the '
+                'latest one in the work dir (default: None)',
+            ),
+        ),
+        (
+            'test',
+            (
+                *RUNNER_HELP,
+                'config test config file path',
+                'checkpoint checkpoint file',
+                '--out OUT dump the predictions to this pickle file (default: None)',
+            ),
+        ),
+        (
+            'convert_timm',
+            (
+                "model_name timm name, e.g. 'seresnet50.a1_in1k'",
+                'src timm state dict (.pth, .bin, .safetensors)',
+                'dst output MMEngine checkpoint (.pth)',
+                '--classifier keep the classifier: write an mmpretrain ImageClassifier '
+                '(default: False)',
+            ),
+        ),
+    ],
+)
+def test_help_is_the_docstring_and_each_options_help(tool, texts, capsys, monkeypatch):
+    """What ``tools/<tool>.py --help`` prints (in-process): the docstring's layout, and every
+    option's help and default, word for word."""
+    module = importlib.import_module(f'tools.{tool}')
+    monkeypatch.setattr(sys, 'argv', [os.path.join('tools', f'{tool}.py')])  # argparse's prog
+    with pytest.raises(SystemExit) as exit:
+        (getattr(module, 'parse_args', None) or module.main)(['--help'])
+    out, err = capsys.readouterr()
+    assert (exit.value.code, err) == (0, '') and out.startswith(f'usage: {tool}.py ')
+    assert module.__doc__.strip() in out
+    words = ' '.join(out.split())
+    for text in texts:
+        assert text in words, text
