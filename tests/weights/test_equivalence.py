@@ -103,3 +103,38 @@ def test_equivalence_error_of_a_supported_architecture_and_its_build_argument():
         )
 
     assert equivalence_error('seresnet18', size=32, build=other_architecture) > 1e-2
+
+
+def test_the_input_is_one_fixed_random_batch_of_two_75_px_images_and_the_load_is_strict():
+    """docs/timm.md: random weights "loaded strictly", a 2x3x75x75 input; the same input (and
+    so the same error) whatever the global random state."""
+    inputs = []
+
+    class Seen(Exception):
+        pass
+
+    def recording(cfg):  # records what our backbone is given, then stops the comparison
+        model = MODELS.build(cfg)
+
+        def record(module, args):
+            inputs.append(args[0].clone())
+            raise Seen
+
+        model.register_forward_pre_hook(record)
+        return model
+
+    with torch.random.fork_rng():
+        for seed in (1, 2):
+            torch.manual_seed(seed)
+            with pytest.raises(Seen):
+                equivalence_error('seresnet18', build=recording)
+    assert inputs[0].shape == (2, 3, 75, 75)
+    assert torch.equal(inputs[0], inputs[1])
+
+    def with_a_tensor_timm_lacks(cfg):
+        model = MODELS.build(cfg)
+        model.register_buffer('extra', torch.zeros(1))
+        return model
+
+    with pytest.raises(RuntimeError, match=r'Missing key\(s\) in state_dict: "extra"'):
+        equivalence_error('seresnet18', size=32, build=with_a_tensor_timm_lacks)
