@@ -122,6 +122,12 @@ SLOW_BACKBONE_TESTS = (
     'test_gn32_resnet50_builds_as_in_mmseg_tests',
     'test_se_position_param_counts',
     'test_eca_adds_k_weights_per_layer',
+    'test_stage_shapes_and_group_widths[1',  # SEResNeXt-101/152
+    'test_without_se_is_mmdet_resnext[kwargs0',  # full width (kwargs2: base 32, 8 groups)
+    'test_without_se_is_mmdet_resnext[kwargs1',
+    'test_loads_mmpretrain_seresnext_and_matches',
+    'test_plugins_after_grouped_conv_get_the_group_width',
+    'test_architecture_of_senet154',  # 113M parameters; its_defaults_in_the_first_two_stages
     'test_seresnet_without_se',  # the hypothesis differential tests: hundreds of builds
     'test_seresnext_without_se',
 )
@@ -176,9 +182,13 @@ MODULES = {
         '-k',
         IN_PROCESS_RUN_ARGS,
     ],
+    # not the two forwards against timm's (seconds each, every mutant of main runs them): the
+    # written tensors, printed lines and config have their own fast test
     'tools/convert_timm.py': [
         'tests/tools/test_convert_timm.py',
         f'tests/tools/test_cli.py::{HELP}',
+        '-k',
+        'not loads_with_pretrained_init and not gives_timm_logits',
     ],
     'tools/summary.py': ['tests/tools/test_summary.py'],
     'tools/train.py': [*RUN_TESTS, '-k', IN_PROCESS_RUN_ARGS],

@@ -4,6 +4,7 @@ import re
 import pytest
 import timm
 import torch
+from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from mmengine.runner import load_checkpoint
 from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
@@ -58,20 +59,70 @@ def test_keys_are_counted_by_group():
     ] == ['layer2 SE', 'layer1 downsample', 'layer4 convs+BN', 'stem', 'stem', 'classifier']
 
 
-def test_the_checkpoint_names_the_timm_model_and_the_output(tmp_path, capsys):
-    src, dst = str(tmp_path / 'timm.pth'), str(tmp_path / 'ours.pth')
-    torch.save(randomize_(timm.create_model('seresnet18')).state_dict(), src)
-    cfg = main(['seresnet18', src, dst])
+@pytest.fixture(scope='module')
+def seresnet18(tmp_path_factory):
+    """A randomized timm seresnet18 (1000 classes): (its state dict, the file it is saved in)."""
+    theirs = randomize_(timm.create_model('seresnet18')).state_dict()
+    path = str(tmp_path_factory.mktemp('timm') / 'seresnet18.pth')
+    torch.save(theirs, path)
+    return theirs, path
+
+
+# seresnet18's tensors by group, counted by hand: the stem is conv1 and bn1 (weight, bias,
+# running mean and var, batch count); a stage is 2 basic blocks of 2 convs + BNs (12 each), their
+# SE (fc1 and fc2, weight and bias: 4 each), and from layer2 on a downsample conv + BN (6)
+GROUPS = [('stem', 6)] + [
+    (f'layer{i} {kind}', count)
+    for i in (1, 2, 3, 4)
+    for kind, count in (('convs+BN', 24), ('SE', 8), ('downsample', 6))
+    if i > 1 or kind != 'downsample'
+]
+
+
+@pytest.mark.parametrize('classifier', [False, True], ids=['backbone', 'classifier'])
+def test_what_is_written_and_printed(seresnet18, classifier, tmp_path, capsys):
+    """The checkpoint: timm's tensors under our names, with a meta naming the model; the
+    printed lines: the count, the groups, the config to load it with (also returned)."""
+    theirs, src = seresnet18
+    dst = str(tmp_path / 'ours.pth')
+    cfg = main(['seresnet18', src, dst, *['--classifier'] * classifier])
     saved = torch.load(dst, weights_only=True)
     assert saved['meta'] == dict(timm_model='seresnet18', converter='se_backbones')
-    assert cfg == dict(
-        type='se_backbones.SEResNet', depth=18, init_cfg=dict(type='Pretrained', checkpoint=dst)
-    )
-    out = capsys.readouterr().out.splitlines()
-    assert (
-        out[0] == f'seresnet18: wrote {len(saved["state_dict"])} tensors to {dst}; keys by group:'
-    )
-    assert out[1] == f'  {"stem":22s} {6:4d}' and 'config:' in out
+    prefix = 'backbone.' if classifier else ''
+    pairs = [
+        ('conv1.weight', 'conv1.weight'),
+        ('layer3.0.se.fc2.bias', 'layer3.0.se_layer.conv2.conv.bias'),
+    ]
+    pairs += [('fc.weight', 'head.fc.weight'), ('fc.bias', 'head.fc.bias')] * classifier
+    for timm_key, key in pairs:
+        ours = saved['state_dict'][key if key.startswith('head.') else prefix + key]
+        assert torch.equal(ours, theirs[timm_key]), key
+    groups = GROUPS + [('classifier', 2)] * classifier
+    count = sum(n for _, n in groups)
+    assert len(saved['state_dict']) == count == 152 + 2 * classifier
+    backbone = dict(type='se_backbones.SEResNet', depth=18)
+    pretrained = dict(type='Pretrained', checkpoint=dst)
+    if classifier:
+        expected = dict(
+            type='ImageClassifier',
+            backbone=dict(backbone, out_indices=(3,)),
+            neck=dict(type='GlobalAveragePooling'),
+            head=dict(type='LinearClsHead', num_classes=1000, in_channels=512),
+            init_cfg=pretrained,
+        )
+    else:
+        expected = dict(backbone, init_cfg=pretrained)
+    assert cfg == expected
+    out = capsys.readouterr().out
+    head, config = out.split('config:\n')
+    assert head.splitlines() == [
+        f'seresnet18: wrote {count} tensors to {dst}; keys by group:',
+        *(f'  {group:22s} {n:4d}' for group, n in groups),
+    ]
+    assert Config.fromstring(config, '.py').to_dict() == {
+        'custom_imports': dict(imports=['se_backbones']),
+        'model' if classifier else 'backbone': expected,
+    }
 
 
 @pytest.mark.parametrize(
@@ -86,10 +137,10 @@ def test_the_checkpoint_names_the_timm_model_and_the_output(tmp_path, capsys):
     ],
 )
 def test_what_cannot_be_converted_is_one_line_and_exit_status_2(
-    argv, message, tmp_path, capsys, monkeypatch
+    argv, message, seresnet18, tmp_path, capsys, monkeypatch
 ):
     monkeypatch.chdir(tmp_path)
-    torch.save(timm.create_model('seresnet18').state_dict(), 'src.pth')
+    os.symlink(seresnet18[1], 'src.pth')
     with pytest.raises(SystemExit) as exit:
         main(['src.pth' if a == 'SRC' else a for a in argv])
     err = capsys.readouterr().err
