@@ -3,17 +3,22 @@ tools/plot_results.py is tests/tools/test_plot_results.py): which rows are read,
 shows, the drawing helpers' pixels."""
 
 import json
+import os
+import types
 
 import cv2
 import matplotlib.figure
 import numpy as np
 import pytest
+import torch
 
 from se_backbones.engine.visualization import (
     legend_strip,
     outlined_rectangle,
     outlined_text,
     plot_curves,
+    plot_predictions,
+    plot_run,
     read_scalars,
     stack_padded,
 )
@@ -208,3 +213,196 @@ def test_stack_padded_pads_with_white_on_the_right():
     assert stacked.shape == (6, 5, 3)
     assert (stacked[:2, :3] == 0).all() and (stacked[:2, 3:] == 255).all()
     assert (stacked[2:] == 7).all()
+
+
+# --- predictions.png: mmdet's and mmseg's inference stood in by known predictions -------------
+
+CLASSES = ('circle', 'square')
+PALETTE = [(220, 20, 60), (0, 130, 200)]  # RGB, as the toolkits' dataset_meta
+GREY = (128, 128, 128)
+
+
+class Inference:
+    """Stand-ins of ``init_detector``/``init_model`` and ``inference_detector``/``inference_model``:
+    what they were given, and the predictions of each image (by file name)."""
+
+    def __init__(self, predictions, meta):
+        self.predictions, self.meta, self.inits, self.inputs = predictions, meta, [], []
+
+    def init(self, cfg, checkpoint, device):
+        self.inits.append((cfg, checkpoint, device))
+        return types.SimpleNamespace(dataset_meta=self.meta)
+
+    def detect(self, model, path):
+        self.inputs.append(path)
+        boxes, labels, scores = zip(*self.predictions[os.path.basename(path)], strict=True)
+        return types.SimpleNamespace(
+            pred_instances=types.SimpleNamespace(
+                bboxes=torch.tensor(boxes, dtype=torch.float32),
+                labels=torch.tensor(labels),
+                scores=torch.tensor(scores),
+            )
+        )
+
+    def segment(self, model, image):
+        self.inputs.append(image)
+        label = self.predictions[len(self.inputs) - 1]
+        return types.SimpleNamespace(
+            pred_sem_seg=types.SimpleNamespace(data=torch.from_numpy(label)[None])
+        )
+
+
+def write_config(path, **cfg):
+    path.write_text(''.join(f'{k} = {v!r}\n' for k, v in cfg.items()))
+    return str(path)
+
+
+@pytest.fixture
+def detection(tmp_path, monkeypatch):
+    """6 grey 60x40 images in a COCO set (one ground-truth box on the first), its config, a
+    checkpoint file; mmdet's inference stood in: on the first image a 'square' at 0.9 and a
+    'circle' at 0.3, on the others a circle at 0.01."""
+    import mmdet.apis
+
+    root = tmp_path / 'data'
+    (root / 'img').mkdir(parents=True)
+    images = [dict(id=i, file_name=f'{i}.png', width=60, height=40) for i in range(6)]
+    for info in images:
+        cv2.imwrite(str(root / 'img' / info['file_name']), np.full((40, 60, 3), 128, np.uint8))
+    annotations = [dict(id=1, image_id=0, bbox=[2, 3, 10, 8], category_id=0)]
+    (root / 'ann.json').write_text(json.dumps(dict(images=images, annotations=annotations)))
+    config = write_config(
+        tmp_path / 'det.py',
+        default_scope='mmdet',
+        val_dataloader=dict(
+            dataset=dict(data_root=str(root), ann_file='ann.json', data_prefix=dict(img='img/'))
+        ),
+    )
+    predictions = {f'{i}.png': [([0, 0, 9, 9], 0, 0.01)] for i in range(6)}
+    predictions['0.png'] = [([20, 5, 35, 25], 1, 0.9), ([40, 30, 55, 38], 0, 0.3)]
+    inference = Inference(predictions, dict(classes=CLASSES, palette=PALETTE))
+    monkeypatch.setattr(mmdet.apis, 'init_detector', inference.init)
+    monkeypatch.setattr(mmdet.apis, 'inference_detector', inference.detect)
+    checkpoint = tmp_path / 'iter_3.pth'
+    checkpoint.write_text('')
+    return dict(root=root, config=config, checkpoint=str(checkpoint), inference=inference)
+
+
+def bgr(rgb):
+    return tuple(reversed(rgb))
+
+
+LEGEND = 3 * 20 + 6  # the legend strip's height: 3 lines
+
+
+def drawn_by_hand(circle):
+    """The first image at 2x, drawn with cv2 itself: the ground truth (2, 3, 10, 8) white over
+    black; the square (20, 5, 35, 25) and, if shown, the circle (40, 30, 55, 38), 2 px of their
+    colours over black, labelled with class and score above (at least 10 px from the top)."""
+    tile = np.full((80, 120, 3), 128, np.uint8)
+    cv2.rectangle(tile, (4, 6), (24, 22), BLACK, 3)
+    cv2.rectangle(tile, (4, 6), (24, 22), WHITE, 1)
+    shown = [((40, 10), (70, 50), PALETTE[1], 'square 0.90', (40, 10))]
+    shown += [((80, 60), (110, 76), PALETTE[0], 'circle 0.30', (80, 56))] * circle
+    font = cv2.FONT_HERSHEY_SIMPLEX
+    for p0, p1, rgb, text, origin in shown:
+        cv2.rectangle(tile, p0, p1, BLACK, 4)
+        cv2.rectangle(tile, p0, p1, bgr(rgb), 2)
+        cv2.putText(tile, text, origin, font, 0.35, BLACK, 3)
+        cv2.putText(tile, text, origin, font, 0.35, bgr(rgb), 1)
+    return tile
+
+
+@pytest.mark.parametrize('score_thr, circle_shown', [(0.5, False), (0.3, True)])
+def test_predictions_png_of_a_detector(detection, tmp_path, score_thr, circle_shown):
+    """The legend, then the val images at 2x in rows of 4 (the last row padded with white):
+    the ground truth in white over black, each prediction of at least the score threshold in
+    its class's colour, with its class and score."""
+    out = str(tmp_path / 'predictions.png')
+    plot_predictions(detection['config'], detection['checkpoint'], out, 5, score_thr)
+    inference = detection['inference']
+    [(cfg, checkpoint, device)] = inference.inits
+    assert (checkpoint, device) == (detection['checkpoint'], 'cpu')
+    assert cfg.val_dataloader.dataset.ann_file == 'ann.json'
+    root = str(detection['root'])
+    assert inference.inputs == [os.path.join(root, 'img/', f'{i}.png') for i in range(5)]
+    picture = cv2.imread(out)
+    assert picture.shape == (LEGEND + 2 * 80, 4 * 120, 3)
+    grid = picture[LEGEND:]
+    assert np.array_equal(grid[:80, :120], drawn_by_hand(circle_shown))
+    tiles = [grid[r : r + 80, c : c + 120] for r in (0, 80) for c in (0, 120, 240, 360)]
+    assert all((tile == 128).all() for tile in tiles[1:5])  # nothing shown at 0.01
+    assert all((tile == 255).all() for tile in tiles[5:])  # the last row's blank tiles
+    legend = picture[:LEGEND]
+    assert all((legend == bgr(rgb)).all(axis=2).any() for rgb in PALETTE)  # its class colours
+
+
+def test_predictions_png_of_a_segmenter(tmp_path, monkeypatch):
+    """mmseg: per val image (in name order, up to ``num_images``) a column: the image, the
+    predicted label map and the ground truth's in the palette's colours."""
+    import mmseg.apis
+
+    root = tmp_path / 'data'
+    (root / 'img').mkdir(parents=True)
+    (root / 'ann').mkdir()
+    images, truths = {}, {}
+    for index, name in enumerate(('b.png', 'a.png', 'c.png')):
+        images[name] = np.full((6, 8, 3), 10 * index, np.uint8)
+        truths[name] = np.zeros((6, 8), np.uint8)
+        truths[name][:, index:] = 1
+        cv2.imwrite(str(root / 'img' / name), images[name])
+        cv2.imwrite(str(root / 'ann' / name), truths[name])
+    config = write_config(
+        tmp_path / 'seg.py',
+        default_scope='mmseg',
+        val_dataloader=dict(
+            dataset=dict(data_root=str(root), data_prefix=dict(img_path='img', seg_map_path='ann'))
+        ),
+    )
+    predictions = [np.ones((6, 8), np.int64), np.eye(6, 8, dtype=np.int64)]
+    inference = Inference(predictions, dict(palette=[[255, 0, 0], [0, 255, 0]]))
+    monkeypatch.setattr(mmseg.apis, 'init_model', inference.init)
+    monkeypatch.setattr(mmseg.apis, 'inference_model', inference.segment)
+    out = str(tmp_path / 'predictions.png')
+    plot_predictions(config, 'ckpt.pth', out, num_images=2)
+    [(_, checkpoint, device)] = inference.inits
+    assert (checkpoint, device) == ('ckpt.pth', 'cpu')
+    assert [x.tolist() for x in inference.inputs] == [
+        images['a.png'].tolist(),
+        images['b.png'].tolist(),
+    ]
+    blue_green = np.array([[0, 0, 255], [0, 255, 0]], np.uint8)  # the palette in BGR
+    expected = np.hstack(
+        [
+            np.vstack([images[name], blue_green[pred], blue_green[truths[name]]])
+            for name, pred in zip(('a.png', 'b.png'), predictions, strict=True)
+        ]
+    )
+    assert np.array_equal(cv2.imread(out), expected)
+
+
+def test_plot_run_draws_both_pictures_from_the_saved_config_and_last_checkpoint(
+    detection, tmp_path, capsys
+):
+    work_dir = tmp_path / 'work'
+    write_runs(work_dir, {'20260101_000000': [{'step': 1, 'loss': 2.0}]})
+    (work_dir / 'b.py').write_text(open(detection['config']).read())
+    (work_dir / 'a.py').write_text(open(detection['config']).read())
+    (work_dir / 'last_checkpoint').write_text(detection['checkpoint'] + '\n')
+    curves, predictions = plot_run(str(work_dir), num_images=1)
+    assert (curves, predictions) == (
+        str(work_dir / 'curves.png'),
+        str(work_dir / 'predictions.png'),
+    )
+    assert capsys.readouterr().out.splitlines()[-1] == f'wrote {curves} and {predictions}'
+    assert cv2.imread(curves).shape == (400, 1000, 3)
+    assert cv2.imread(predictions).shape[0] == LEGEND + 80
+    inference = detection['inference']
+    [(cfg, checkpoint, _)] = inference.inits
+    assert checkpoint == detection['checkpoint'] and cfg.filename == str(work_dir / 'a.py')
+    assert len(inference.inputs) == 1
+    # a config and a checkpoint given: those, and all (up to 8) images
+    plot_run(str(work_dir), config=detection['config'], checkpoint='other.pth')
+    (cfg, checkpoint, _) = inference.inits[-1]
+    assert checkpoint == 'other.pth' and cfg.filename == detection['config']
+    assert len(inference.inputs) == 1 + 6
