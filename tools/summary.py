@@ -8,8 +8,8 @@ shapes, parameters and FLOPs as a Markdown table.
 SENet-154) with the papers' ImageNet figures beside the measured parameters and FLOPs.
 
 FLOPs are MMEngine's counts for one image (fvcore rules: one multiply-add of a conv or linear
-layer = one FLOP, adaptive pooling counts its inputs; BN, ReLU, sigmoid and element-wise
-products are not counted).
+layer = one FLOP, adaptive pooling counts its inputs, eval-mode BN two per element, its scale
+and shift; ReLU, sigmoid and element-wise products are not counted).
 """
 
 import json

@@ -1,3 +1,5 @@
+import json
+
 from tools.summary import main
 
 
@@ -34,3 +36,112 @@ def test_variant_table(capsys):
     assert rows['SE after 3x3 conv']['params'] - base == 162_744
     assert rows['SENet-154']['stage_shapes'][-1] == (2048, 2, 2)
     assert '| SE-PRE | 25.514 | +2,005,624 |' in out and '22.23 err' in out
+
+
+# --- the tables of small backbones (fast: what the mutation runs use) --------------------------
+
+SMALL = """
+custom_imports = dict(imports=['se_backbones'], allow_failed_imports=False)
+models = {
+    'ResNet-18/16': dict(type='ResNet', depth=18, base_channels=16),
+    'SE-ResNet-18/16': dict(type='se_backbones.SEResNet', depth=18, base_channels=16),
+}
+"""
+SHAPES = [(16, 8, 8), (32, 4, 4), (64, 2, 2), (128, 1, 1)]  # a 32x32 input, strides 4 to 32
+
+
+def mmdet_resnet18_16():
+    """mmdet's ResNet-18 of base width 16: the reference for parameters and FLOPs."""
+    from mmdet.models.backbones import ResNet
+
+    model = ResNet(depth=18, base_channels=16)
+    params = sum(p.numel() for p in model.parameters())
+    # by hand (fvcore's rules: a conv's multiply-adds, an eval-mode BN 2 per element, ReLU
+    # nothing): the 7x7 stem at 16x16 and its BN, then per stage 2 blocks of two 3x3 convs with
+    # BNs, and from stage 2 a 1x1 downsample with its BN
+    flops = 3 * 16 * 49 * 16 * 16 + 2 * 16 * 16 * 16
+    for stage, (channels, size, _) in enumerate(SHAPES):
+        inputs = channels // 2 if stage else channels
+        flops += (inputs + 3 * channels) * channels * 9 * size * size
+        flops += 2 * 4 * channels * size * size
+        if stage:
+            flops += inputs * channels * size * size + 2 * channels * size * size
+    return params, flops
+
+
+def se_extra():
+    """What SE (r=16) adds to ResNet-18/16: per block two 1x1 convs C -> S -> C with biases,
+    S = C/16 rounded up to a multiple of 8 (8 for all these widths); the squeeze's C H W
+    additions and the two convs' 2 C S multiply-adds."""
+    params = sum(2 * (2 * c * 8 + 8 + c) for c, _, _ in SHAPES)
+    flops = sum(2 * (c * h * w + 2 * c * 8) for c, h, w in SHAPES)
+    return params, flops
+
+
+def test_the_table_of_small_backbones(tmp_path, capsys, monkeypatch):
+    import tools.summary as summary
+
+    monkeypatch.setattr(summary, 'CONFIG', SMALL)
+    out = str(tmp_path / 'rows.json')
+    rows = main(['--input-size', '32', '--json', out])
+    params, flops = mmdet_resnet18_16()
+    extra_params, extra_flops = se_extra()
+    expected = [
+        dict(
+            name='ResNet-18/16',
+            type='mmdet.models.backbones.resnet.ResNet',
+            params=params,
+            flops=flops,
+            stage_shapes=SHAPES,
+        ),
+        dict(
+            name='SE-ResNet-18/16',
+            type='se_backbones.backbones.seresnet.SEResNet',
+            params=params + extra_params,
+            flops=flops + extra_flops,
+            stage_shapes=SHAPES,
+        ),
+    ]
+    assert rows == expected
+    with open(out) as f:
+        assert json.load(f) == [dict(r, stage_shapes=[list(s) for s in SHAPES]) for r in expected]
+    assert capsys.readouterr().out.splitlines() == [
+        '| model | built class | params (M) | FLOPs @32x32 (G) | stage outputs (C, H, W) |',
+        '|---|---|---:|---:|---|',
+        *(
+            f'| {r["name"]} | {r["type"]} | {r["params"] / 1e6:.3f} | {r["flops"] / 1e9:.3f} | '
+            '16x8x8 32x4x4 64x2x2 128x1x1 |'
+            for r in expected
+        ),
+        f'SE-ResNet-18/16 vs ResNet-18/16: +{extra_params / 1e6:.3f}M params '
+        f'(+{extra_params / params:.1%}), +{extra_flops / 1e6:.1f}M FLOPs '
+        f'(+{extra_flops / flops:.2%})',
+    ]
+
+
+def test_the_variant_table_of_small_backbones(capsys, monkeypatch):
+    import tools.summary as summary
+
+    monkeypatch.setattr(summary, 'CONFIG', SMALL)
+    monkeypatch.setattr(
+        summary,
+        'VARIANTS',
+        {
+            'plain': (dict(type='ResNet', depth=18, base_channels=16), 'paper A'),
+            'SE': (dict(type='se_backbones.SEResNet', depth=18, base_channels=16), 'paper B'),
+        },
+    )
+    rows = main(['--input-size', '32', '--variants'])
+    params, flops = mmdet_resnet18_16()
+    extra_params, extra_flops = se_extra()
+    assert [(r['name'], r.get('paper'), r['params'], r['flops']) for r in rows[2:]] == [
+        ('plain', 'paper A', params, flops),
+        ('SE', 'paper B', params + extra_params, flops + extra_flops),
+    ]
+    assert capsys.readouterr().out.split('\n\n')[1].splitlines() == [
+        '| variant | params (M) | extra params | FLOPs @32x32 (G) | paper |',
+        '|---|---:|---:|---:|---|',
+        f'| plain | {params / 1e6:.3f} | +0 | {flops / 1e9:.3f} | paper A |',
+        f'| SE | {(params + extra_params) / 1e6:.3f} | +{extra_params:,} | '
+        f'{(flops + extra_flops) / 1e9:.3f} | paper B |',
+    ]
