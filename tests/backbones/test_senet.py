@@ -39,6 +39,36 @@ def test_architecture_of_senet154():
     ]
 
 
+def test_its_defaults_in_the_first_two_stages():
+    """SENet-154's defaults at full width, as test_architecture_of_senet154 checks them on the
+    whole 113M-parameter model, in its first two stages only (milliseconds): the 3-conv stem
+    64-64-128, the ceil-mode stem pool (75 -> 38 -> 19, not 18), 64-group 3x3 convs from
+    2 * planes to 4 * planes, SE widths C // 16, a 1x1 downsample in stage 1 and a 3x3 one in
+    stage 2."""
+    model = SENet154(num_stages=2, strides=(1, 2), dilations=(1, 1), out_indices=(0, 1))
+    state = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    assert [state[f'stem.{i}.weight'] for i in (0, 3, 6)] == [
+        (64, 3, 3, 3),
+        (64, 64, 3, 3),
+        (128, 64, 3, 3),
+    ]
+    assert [state[f'layer{i}.0.{name}.weight'] for i in (1, 2) for name in ('conv2', 'conv3')] == [
+        (256, 2, 3, 3),  # 1x1 conv to 2 * 64, 64 groups of 2 channels
+        (256, 256, 1, 1),
+        (512, 4, 3, 3),
+        (512, 512, 1, 1),
+    ]
+    assert [state[f'layer{i}.0.se_layer.conv1.conv.weight'][0] for i in (1, 2)] == [16, 32]
+    assert [state[f'layer{i}.0.downsample.0.weight'] for i in (1, 2)] == [
+        (256, 128, 1, 1),
+        (512, 256, 3, 3),
+    ]
+    assert [tuple(f.shape) for f in model.eval()(torch.randn(1, 3, 75, 75))] == [
+        (1, 256, 19, 19),
+        (1, 512, 10, 10),
+    ]
+
+
 @pytest.mark.parametrize(
     'kwargs,match',
     [

@@ -1,3 +1,5 @@
+import io
+
 import pytest
 import torch
 from packaging.version import Version
@@ -63,3 +65,14 @@ def test_only_max_pooling_keeps_the_input_for_backward(layer, squeeze, kept):
     ):
         attention.gate(x)
     assert (tuple(x.shape) in shapes) == kept == attention.keeps_input
+
+
+def test_a_trace_recording_autograd_saves_the_standard_mean():
+    """Traced where autograd records the squeeze (mid-network in training: an input that needs
+    grad), it records ``aten::mean``, which ``torch.jit.save`` writes, not our autograd
+    Function (a Python op TorchScript cannot save)."""
+    x = torch.randn(2, 3, 5, 4, requires_grad=True)
+    traced = torch.jit.trace(spatial_mean, x)
+    assert 'aten::mean' in str(traced.inlined_graph)
+    torch.jit.save(traced, io.BytesIO())
+    torch.testing.assert_close(traced(x), x.mean((2, 3), keepdim=True))
