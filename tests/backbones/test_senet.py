@@ -42,7 +42,7 @@ def test_architecture_of_senet154():
 def test_its_defaults_in_the_first_two_stages():
     """SENet-154's defaults at full width, as test_architecture_of_senet154 checks them on the
     whole 113M-parameter model, in its first two stages only (milliseconds): the 3-conv stem
-    64-64-128, the ceil-mode stem pool (75 -> 38 -> 19, not 18), 64-group 3x3 convs from
+    64-64-128, the ceil-mode stem pool without padding, 64-group 3x3 convs from
     2 * planes to 4 * planes, SE widths C // 16, a 1x1 downsample in stage 1 and a 3x3 one in
     stage 2."""
     model = SENet154(num_stages=2, strides=(1, 2), dilations=(1, 1), out_indices=(0, 1))
@@ -63,26 +63,50 @@ def test_its_defaults_in_the_first_two_stages():
         (256, 128, 1, 1),
         (512, 256, 3, 3),
     ]
-    assert [tuple(f.shape) for f in model.eval()(torch.randn(1, 3, 75, 75))] == [
-        (1, 256, 19, 19),
-        (1, 512, 10, 10),
+    assert [k for k in state if k.startswith('layer2.0.downsample.0.')] == [
+        'layer2.0.downsample.0.weight'  # no bias: a BN follows
+    ]
+    # 73 -> 37 (stem) -> 18: kernel 3, stride 2, no padding, ceil mode (mmdet's padded pool: 19)
+    assert [tuple(f.shape) for f in model.eval()(torch.randn(1, 3, 73, 73))] == [
+        (1, 256, 18, 18),
+        (1, 512, 9, 9),
     ]
 
 
+def test_se_width_is_c_over_16_not_rounded():
+    """As timm's legacy_senet154 (``channels // reduction``): 48 channels squeeze to 3, where
+    SELayer's default divisor would round up to 8."""
+    model = SENet154(
+        num_stages=1,
+        strides=(1,),
+        dilations=(1,),
+        out_indices=(0,),
+        base_channels=12,
+        groups=8,
+        stem_channels=(8, 8, 16),
+    )
+    assert model.state_dict()['layer1.0.se_layer.conv1.conv.weight'].shape == (3, 48, 1, 1)
+
+
 @pytest.mark.parametrize(
-    'kwargs,match',
+    'kwargs,message',
     [
-        (dict(dcn=dict(type='DCN')), 'SENet154: dcn must be None'),
+        (
+            dict(dcn=dict(type='DCN')),
+            "SENet154: dcn must be None (not supported by SENet-154 blocks), got {'type': 'DCN'}",
+        ),
         (
             dict(plugins=[dict(cfg=dict(type='ContextBlock'), position='after_conv3')]),
-            'SENet154: plugins must be None',
+            'SENet154: plugins must be None (not supported by SENet-154 blocks), got '
+            "[{'cfg': {'type': 'ContextBlock'}, 'position': 'after_conv3'}]",
         ),
-        (dict(depth=101), 'SENet154: depth must be one of 154'),
+        (dict(depth=101), 'SENet154: depth must be one of 154, got 101'),
     ],
 )
-def test_bad_arguments(kwargs, match):
-    with pytest.raises(ValueError, match=match):
+def test_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError) as error:
         SENet154(**kwargs)
+    assert str(error.value) == message
 
 
 def test_small_senet154_keeps_its_defaults_and_takes_overrides():
@@ -153,3 +177,21 @@ def test_senet_bottleneck_is_the_papers_block():
         3,
         3,
     )  # 64 groups
+
+
+def test_conv_cfg_reaches_the_3x3_downsample_convs():
+    """The 3x3 downsample conv that replaces mmdet's 1x1 one is built from ``conv_cfg`` too, as
+    every other conv (here mmcv's weight-standardised ConvWS2d)."""
+    model = SENet154(
+        num_stages=2,
+        strides=(1, 2),
+        dilations=(1, 1),
+        base_channels=16,
+        groups=8,
+        stem_channels=(8, 8, 16),
+        out_indices=(1,),
+        conv_cfg=dict(type='ConvWS'),
+    )
+    convs = [model.stem[0], model.layer2[0].conv2, *model.layer2[0].downsample[:1]]
+    assert [type(c).__name__ for c in convs] == ['ConvWS2d'] * 3
+    assert model.layer2[0].downsample[0].kernel_size == (3, 3)
