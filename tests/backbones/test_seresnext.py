@@ -22,6 +22,13 @@ def test_stage_shapes_and_group_widths(depth, groups, base_width):
         assert (conv2.groups, conv2.out_channels) == (groups, groups * base_width * 2**i)
 
 
+def test_default_is_32x4d():
+    """The default is the paper's 32x4d (mmpretrain's and timm's seresnext*_32x4d): stage 1's
+    grouped 3x3 conv is 32 groups of 4 channels, 128 wide."""
+    model = SEResNeXt(26, num_stages=1, strides=(1,), dilations=(1,), out_indices=(0,))
+    assert model.layer1[0].conv2.weight.shape == (128, 4, 3, 3)
+
+
 def test_param_count_is_the_paper_formula():
     plain = MMDetResNeXt(depth=50, groups=32, base_width=4)
     se = SEResNeXt(50)
