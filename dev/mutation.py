@@ -30,6 +30,7 @@ own duration, and multi-threaded torch spends CPU seconds faster than wall secon
 """
 
 import argparse
+import hashlib
 import json
 import os
 import re
@@ -310,12 +311,33 @@ def pyproject_for(module, tests):
     return '\n'.join(kept) + f'\n\n[tool.mutmut]\n{body}\n'
 
 
+def forget_a_stale_test_map(work, module):
+    """Drop mutmut's map of which tests call which function when ``module`` changed since the
+    last run in ``work`` (or that is not known). mutmut records the map once and afterwards
+    only adds the tests that are new: a function added to the module would be run against the
+    new tests alone, and its mutants could survive tests that kill them."""
+    with open(os.path.join(ROOT, module), 'rb') as f:
+        digest = hashlib.sha256(f.read()).hexdigest()
+    stamp = os.path.join(work, 'source.sha256')
+    known = None
+    if os.path.isfile(stamp):
+        with open(stamp, encoding='utf-8') as f:
+            known = f.read().strip()
+    if known != digest:
+        stats = os.path.join(work, 'mutants', 'mutmut-stats.json')
+        if os.path.isfile(stats):
+            os.remove(stats)
+        with open(stamp, 'w', encoding='utf-8') as f:
+            f.write(digest)
+
+
 def prepare(module, tests, fresh):
     """The module's work dir: links to the repo's sources and tests, and its pyproject."""
     work = os.path.join(RUNS, module_slug(module))
     if fresh and os.path.isdir(work):
         shutil.rmtree(work)
     os.makedirs(work, exist_ok=True)
+    forget_a_stale_test_map(work, module)
     for name in LINKED:
         link = os.path.join(work, name)
         if not os.path.islink(link):

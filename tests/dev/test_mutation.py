@@ -108,3 +108,21 @@ def test_list_names_each_module_and_its_tests():
     )
     assert result.returncode == 0
     assert 'se_backbones/checks.py: tests/test_checks.py' in result.stdout
+
+
+def test_a_changed_module_drops_mutmuts_test_map(mutation, tmp_path):
+    """mutmut maps functions to tests once: after the module changes, a new function would be
+    run against the new tests only. The map is kept while the module is unchanged."""
+    stats = tmp_path / 'mutants' / 'mutmut-stats.json'
+    stats.parent.mkdir()
+
+    def run():
+        stats.write_text('{}')
+        mutation.forget_a_stale_test_map(str(tmp_path), 'se_backbones/registry.py')
+        return stats.exists()
+
+    assert not run()  # not known: dropped
+    assert run()  # unchanged: kept
+    (tmp_path / 'source.sha256').write_text('0' * 64)  # the module changed since
+    assert not run()
+    assert run()
