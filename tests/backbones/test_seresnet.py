@@ -405,19 +405,9 @@ def test_deep_stem_widths_and_strides(stem_channels, widths):
 
 # what an architecture names, in this order; one row of values per case below
 ARCHITECTURE_KEYS = (
-    'type',
-    'depth',
-    'groups',
-    'base_width',
-    'style',
-    'deep_stem',
-    'avg_down',
-    'deep_stem_channels',
-    'stem_pool_cfg',
-    'act_before_se',
-    'se_cfg',
-    'se_position',
-)
+    'type depth groups base_width style deep_stem avg_down deep_stem_channels stem_pool_cfg '
+    'act_before_se se_cfg se_position'
+).split()
 
 
 @pytest.mark.parametrize(
