@@ -4,6 +4,15 @@ import torch
 
 from se_backbones.weights.equivalence import randomize_  # noqa: F401  (re-exported for the tests)
 
+# the backbone settings of mmdet's detection bases (its _base_/models/*_r50_fpn.py): four
+# outputs, stem and stage 1 frozen, BN statistics frozen (tests/configs checks them there)
+MMDET_DETECTION_SETTINGS = dict(
+    out_indices=(0, 1, 2, 3),
+    frozen_stages=1,
+    norm_cfg=dict(type='BN', requires_grad=True),
+    norm_eval=True,
+)
+
 
 def outputs(model, x):
     """Eval-mode outputs of a backbone as a tuple of tensors."""

@@ -9,6 +9,7 @@ from mmengine.runner import Runner
 
 from se_backbones import SEResNet, SEResNeXt
 from tests.configs.toy import CONFIGS, TrainStepProbe, toy_config
+from tests.helpers import MMDET_DETECTION_SETTINGS
 
 DETECTION = [
     'faster_rcnn_se_r50.py',
@@ -63,10 +64,7 @@ def test_se_backbones_replace_the_resnet_wholesale():
         depth=101,
         style='caffe',
         num_stages=4,
-        out_indices=(0, 1, 2, 3),
-        frozen_stages=1,
-        norm_cfg=dict(type='BN', requires_grad=True),
-        norm_eval=True,
+        **MMDET_DETECTION_SETTINGS,
         stem_pool_cfg=dict(kernel_size=3, stride=2, padding=0, ceil_mode=True),
         se_cfg=dict(divisor=1),
         init_cfg=dict(
@@ -76,6 +74,18 @@ def test_se_backbones_replace_the_resnet_wholesale():
         ),
     )
     assert cfg.model.backbone == {**cfg.se_r101, 'type': 'se_backbones.SEResNet'}
+
+
+@pytest.mark.parametrize('base', ['faster-rcnn_r50_fpn.py', 'retinanet_r50_fpn.py'])
+def test_mmdets_detection_settings_are_those_of_its_bases(base):
+    """The settings the tests expect of detection backbones are mmdet's own."""
+    import mmdet
+
+    root = os.path.join(os.path.dirname(mmdet.__file__), '.mim', 'configs', '_base_', 'models')
+    cfg = Config.fromfile(os.path.join(root, base))
+    assert {k: cfg.model.backbone[k] for k in MMDET_DETECTION_SETTINGS} == (
+        MMDET_DETECTION_SETTINGS
+    )
 
 
 @pytest.mark.parametrize('config', DETECTION)

@@ -9,6 +9,7 @@ import pytest
 from mmengine.config import Config
 
 from se_backbones.twin import TwinError, make_se_config
+from tests.helpers import MMDET_DETECTION_SETTINGS
 
 LOCAL = """
 default_scope = 'mmdet'
@@ -60,10 +61,7 @@ def test_the_twin_is_written_as_its_changes_say_and_loads_as_the_base_with_them(
         stem_pool_cfg=dict(kernel_size=3, stride=2, padding=0, ceil_mode=True),
         se_cfg=dict(divisor=1),
         style='pytorch',
-        out_indices=(0, 1, 2, 3),
-        frozen_stages=1,
-        norm_cfg=dict(type='BN', requires_grad=True),
-        norm_eval=True,
+        **MMDET_DETECTION_SETTINGS,
         init_cfg=dict(
             type='se_backbones.TimmPretrained',
             model_name='legacy_seresnet18.in1k',
