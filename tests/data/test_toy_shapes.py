@@ -312,24 +312,31 @@ def test_backgrounds_are_unsaturated_gradients_both_ways():
     assert saturated / total < 0.1, saturated / total
 
 
-def test_det_polygons_draw_the_visible_masks(tmp_path):
+@pytest.mark.parametrize('size', [64, 32])
+def test_det_polygons_draw_the_visible_masks(tmp_path, size):
+    """The polygons fill the visible mask, one polygon per visible part that is not a line
+    (an 8-connected component at least 2x2: seed 4 at 32 px has a part whose outline has 3
+    points, a right triangle)."""
     import cv2
 
     root = str(tmp_path / 'toy')
-    make_toy_shapes(root, num_train=5, num_val=1, size=64, seed=4)
+    make_toy_shapes(root, num_train=5, num_val=1, size=size, seed=4)
     with open(os.path.join(root, 'annotations', 'instances_train.json')) as f:
         annotations = json.load(f)['annotations']
     rng, masks = np.random.default_rng(4), []
     for _ in range(5):
-        masks += [mask for _, mask in make_image(rng, 64, 64)[1]]
+        masks += [mask for _, mask in make_image(rng, size, size)[1]]
     assert len(annotations) == len(masks)
     for ann, mask in zip(annotations, masks, strict=True):
-        drawn = np.zeros((64, 64), np.uint8)
+        drawn = np.zeros((size, size), np.uint8)
         for polygon in ann['segmentation']:
             assert len(polygon) >= 6 and len(polygon) % 2 == 0
             cv2.fillPoly(drawn, [np.array(polygon, np.int32).reshape(-1, 2)], 1)
         drawn = drawn.astype(bool)
         assert (drawn & mask).sum() / (drawn | mask).sum() > 0.85
+        _, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+        parts = [s for s in stats[1:] if s[cv2.CC_STAT_WIDTH] > 1 and s[cv2.CC_STAT_HEIGHT] > 1]
+        assert len(ann['segmentation']) == len(parts)
 
 
 def test_seg_images_and_label_maps_are_the_draws_of_their_seeds(tmp_path):
