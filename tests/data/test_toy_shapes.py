@@ -404,3 +404,14 @@ def test_the_files_of_version_2_are_the_recorded_ones(tmp_path):
             data = read(str(path)).tobytes() if path.suffix == '.png' else path.read_bytes()
             found[path.relative_to(root).as_posix()] = hashlib.sha256(data).hexdigest()[:16]
     assert found == VERSION_2_FILES
+
+
+def test_det_writes_into_the_user_s_folders_already_there(tmp_path):
+    root = tmp_path / 'toy'
+    for folder in ('train', 'val', 'annotations'):
+        (root / folder).mkdir(parents=True)
+        (root / folder / 'notes.txt').write_text('mine')
+    assert make_toy_shapes(str(root), num_train=2, num_val=1, size=32, task='det')
+    check_layout(str(root), 'det', 2, 1)
+    for folder in ('train', 'val', 'annotations'):
+        assert (root / folder / 'notes.txt').read_text() == 'mine'
