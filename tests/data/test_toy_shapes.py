@@ -415,3 +415,16 @@ def test_det_writes_into_the_user_s_folders_already_there(tmp_path):
     check_layout(str(root), 'det', 2, 1)
     for folder in ('train', 'val', 'annotations'):
         assert (root / folder / 'notes.txt').read_text() == 'mine'
+
+
+def test_after_a_failed_rewrite_the_old_set_is_written_again(tmp_path):
+    """A rewrite clears the old set's stamp with its files: if it then fails (here a file of
+    the user's named ``ann_dir`` where seg needs a folder), the old set is not "up to date"."""
+    root = tmp_path / 'toy'
+    assert make_toy_shapes(str(root), num_train=2, num_val=1, size=32, task='det')
+    (root / 'ann_dir').write_text('mine')
+    with pytest.raises(OSError):
+        make_toy_shapes(str(root), num_train=2, num_val=1, size=32, task='seg')
+    assert not (root / 'VERSION').exists()
+    assert make_toy_shapes(str(root), num_train=2, num_val=1, size=32, task='det')
+    check_layout(str(root), 'det', 2, 1)
