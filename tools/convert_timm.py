@@ -56,7 +56,10 @@ def main(argv=None):
             args.model_name, load_state_dict_file(args.src), with_classifier=args.classifier
         )
     except (ValueError, KeyError) as error:  # bad file, unknown name, wrong architecture
-        die('convert_timm.py', ' '.join(str(error).strip('\'"').split()))
+        # a KeyError's str() is the repr of its message: the message itself (not the quotes
+        # stripped off any message, which cut a quote a key name or path begins or ends with)
+        message = error.args[0] if isinstance(error, KeyError) and error.args else error
+        die('convert_timm.py', ' '.join(str(message).split()))
     torch.save(
         dict(
             meta=dict(timm_model=args.model_name, converter='se_backbones'), state_dict=state_dict

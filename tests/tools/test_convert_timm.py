@@ -132,17 +132,52 @@ def test_what_is_written_and_printed(seresnet18, classifier, tmp_path, capsys):
             ['seresnet18', 'SRC', 'no_folder/out.pth'],
             "the folder of the output 'no_folder/out.pth' does not exist",
         ),
-        (['legacy_seresnet18', 'SRC', 'out.pth'], 'legacy_seresnet18'),  # another architecture
-        (['resnet50', 'SRC', 'out.pth'], "timm model 'resnet50' is not an SE-ResNet"),
+        (['seresnet18', 'missing.pth', 'out.pth'], "timm checkpoint 'missing.pth' does not exist"),
+        (  # another architecture
+            ['legacy_seresnet18', 'SRC', 'out.pth'],
+            'legacy_seresnet18: 6 timm keys have no mapping: conv1.weight, bn1.weight, ...',
+        ),
+        (  # a KeyError: its message without the quotes str() puts around it
+            ['resnet50', 'SRC', 'out.pth'],
+            "timm model 'resnet50' is not an SE-ResNet that se_backbones reproduces; supported: "
+            'seresnet18, seresnet34, ... ecaresnet200d, ecaresnet269d',
+        ),
+        (  # a key name in quotes, the quotes kept
+            ['seresnet18', 'SRC+X', 'out.pth'],
+            'seresnet18: 1 timm keys have no mapping: "X"',
+        ),
     ],
 )
 def test_what_cannot_be_converted_is_one_line_and_exit_status_2(
     argv, message, seresnet18, tmp_path, capsys, monkeypatch
 ):
+    """Exit status 2, one line: the tool's name and the message (``...``: a part left out
+    here), nothing written."""
     monkeypatch.chdir(tmp_path)
-    os.symlink(seresnet18[1], 'src.pth')
+    if 'SRC+X' in argv:  # seresnet18's state dict and a stray key '"X"'
+        torch.save({**seresnet18[0], '"X"': torch.zeros(1)}, 'src.pth')
+    else:
+        os.symlink(seresnet18[1], 'src.pth')
     with pytest.raises(SystemExit) as exit:
-        main(['src.pth' if a == 'SRC' else a for a in argv])
+        main(['src.pth' if a.startswith('SRC') else a for a in argv])
     err = capsys.readouterr().err
-    assert exit.value.code == 2 and err.startswith('convert_timm.py: error: ') and message in err
-    assert err.count('\n') == 1 and sorted(os.listdir(tmp_path)) == ['src.pth']
+    head, elided, tail = message.partition('...')
+    assert exit.value.code == 2 and err.count('\n') == 1
+    assert err.startswith(f'convert_timm.py: error: {head}') and err.endswith(tail + '\n')
+    assert elided or err == f'convert_timm.py: error: {message}\n'
+    assert sorted(os.listdir(tmp_path)) == ['src.pth']
+
+
+def test_a_key_error_is_its_message_without_quotes(seresnet18, tmp_path, capsys, monkeypatch):
+    """A KeyError from the conversion is one line too, its message as raised (str() of a
+    KeyError adds quotes)."""
+    import se_backbones
+
+    def convert(*args, **kwargs):
+        raise KeyError("no 'fc' in   the\ncheckpoint")
+
+    monkeypatch.setattr(se_backbones, 'convert_timm_state_dict', convert)
+    with pytest.raises(SystemExit) as exit:
+        main(['seresnet18', seresnet18[1], str(tmp_path / 'out.pth')])
+    assert exit.value.code == 2 and not os.listdir(tmp_path)
+    assert capsys.readouterr().err == "convert_timm.py: error: no 'fc' in the checkpoint\n"
