@@ -66,7 +66,13 @@ TWIN_TESTS = {
         '-k',
         'not train_a_step and not command and not upstream_configs or options_that_do_not',
     ],
-    'base': ['tests/twin/test_base.py', 'tests/twin/test_make.py', 'tests/twin/test_render.py'],
+    # effective_backbone's refusals and the class defaults it fills in: tested with the rules
+    'base': [
+        'tests/twin/test_base.py',
+        'tests/twin/test_make.py',
+        'tests/twin/test_render.py',
+        'tests/twin/test_rules.py',
+    ],
     'render': ['tests/twin/test_render.py', 'tests/twin/test_make.py'],
     'make': ['tests/twin/test_make.py', 'tests/twin/test_render.py', 'tests/twin/test_base.py'],
 }

@@ -23,6 +23,7 @@ def test_a_toolkit_name_is_the_file_among_the_installed_configs():
         assert toolkit_root(package) == mim(package)
     assert base_path(f'mmdet::{R50_FPN}') == os.path.join(mim('mmdet'), R50_FPN)
     assert toolkit_root('no_such_package_here') is None and toolkit_root('os') is None
+    assert toolkit_root('no_such_package_here.sub') is None  # find_spec raises there
 
 
 @pytest.mark.parametrize(
@@ -32,6 +33,11 @@ def test_a_toolkit_name_is_the_file_among_the_installed_configs():
         (
             'mmfoo::x.py',
             "base config 'mmfoo::x.py': the scope must be one of mmdet::, mmseg::, mmpretrain::",
+        ),
+        (  # the scope is the name before the first '::'
+            'mmdet::nofolder::x.py',
+            f"base config 'mmdet::nofolder::x.py': mmdet has no config 'nofolder::x.py' (looked "
+            f'in {mim("mmdet")})',
         ),
         (
             'mmdet::nofolder/x.py',
@@ -92,6 +98,14 @@ def test_a_toolkit_that_is_not_installed_is_named(without_mmpretrain, tmp_path):
     assert make_se_config(str(mmdet), arch='se_r18').arch == 'se_r18'
 
 
+def test_a_toolkit_config_without_default_scope_is_of_the_toolkit_it_names():
+    twin = make_se_config('mmseg::_base_/models/pspnet_r50-d8.py', arch='se_r18')
+    assert twin.text.splitlines()[2] == (  # ResNetV1c: mmseg's (mmdet has none)
+        "#   model.backbone.type: 'ResNetV1c' -> 'se_backbones.SEResNet' (se_r18, seresnet18's "
+        'architecture: the weights decide it)'
+    )
+
+
 @pytest.mark.parametrize(
     'text, message',
     [
@@ -120,6 +134,10 @@ def test_a_base_mmengine_cannot_load_is_one_line_with_what_it_said(tmp_path):
         make_se_config(str(path), arch='se_r18')
     assert str(error.value).startswith(f'cannot load base config {str(path)!r}: SyntaxError: ')
     assert '\n' not in str(error.value)
+    path.write_text("raise ValueError('a  b\\n c')\n")
+    with pytest.raises(TwinError) as error:
+        make_se_config(str(path), arch='se_r18')
+    assert str(error.value) == f'cannot load base config {str(path)!r}: ValueError: a b c'
     path.write_text(f"_base_ = ['{'x' * 400}.py']\n")
     with pytest.raises(TwinError) as error:
         make_se_config(str(path), arch='se_r18')
