@@ -83,8 +83,9 @@ def toy_hint(path):
         ('cls', 'toy_shapes_cls'),
         ('det', 'toy_shapes'),
     ):
-        if f'{folder}/' in path.replace(osp.sep, '/') + '/':
-            root = path[: path.replace(osp.sep, '/').index(folder) + len(folder)]
+        normal = path.replace(osp.sep, '/') + '/'
+        if f'{folder}/' in normal:  # the last one: a parent may have the name in its own
+            root = path[: normal.rindex(f'{folder}/') + len(folder)]
             return (
                 f'; generate this toy set with: python -m se_backbones.data.toy_shapes '
                 f'{root}' + ('' if task == 'det' else f' --task {task}')

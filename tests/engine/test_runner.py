@@ -209,6 +209,11 @@ def test_check_data_skips_val_without_val_cfg(tmp_path):
         check_data(dict(val_dataloader=loader, val_cfg=dict(type='ValLoop')), ('val',), 'test.py')
     with pytest.raises(SystemExit, match=r'^test\.py: error: the test data '):
         check_data(dict(test_dataloader=loader), ('test',), 'test.py')
+    # no train loader, a val loader without val_cfg: both skipped, the test data still checked
+    with pytest.raises(SystemExit, match=r'^test\.py: error: the test data '):
+        check_data(
+            dict(val_dataloader=loader, test_dataloader=loader), ('train', 'val', 'test'), 'test.py'
+        )
 
 
 @pytest.mark.parametrize(
@@ -248,6 +253,14 @@ OWN = '; generate this toy set with: python -m se_backbones.data.toy_shapes '
         ('data/toy_shapes', OWN + 'data/toy_shapes'),
         ('/d/coco/annotations/instances_train.json', GENERIC),
         ('/d/toy_shapes_v2/train', GENERIC),
+        (  # the name in a parent folder's: the set's own folder is named
+            '/w/toy_shapes_runs/toy_shapes/annotations/instances_train.json',
+            OWN + '/w/toy_shapes_runs/toy_shapes',
+        ),
+        (
+            '/w/toy_shapes/old/toy_shapes_seg/img_dir',
+            OWN + '/w/toy_shapes/old/toy_shapes_seg --task seg',
+        ),
     ],
 )
 def test_toy_hint(path, hint):
