@@ -23,6 +23,9 @@ GROUPED_CONV_HINTS = {
 }
 GROUPED_CONV_HINTS['width_per_group'] = "mmpretrain's width_per_group is base_width here"
 PLUGIN_POSITIONS = ('after_conv1', 'after_conv2', 'after_conv3')
+DCN_CFG = (
+    "None or a conv config dict (e.g. dict(type='DCN', deform_groups=1, fallback_on_stride=False))"
+)
 
 
 @functools.cache
@@ -168,34 +171,30 @@ def check_block_options(owner, a, num_stages, last_stage_blocks, bottleneck):
             else TypeError,
         )
     if a['dcn'] is not None:
-        if not isinstance(a['dcn'], dict) or 'type' not in a['dcn']:
-            fail(
-                owner,
-                'dcn',
-                a['dcn'],
-                "None or a conv config dict (e.g. dict(type='DCN', "
-                'deform_groups=1, fallback_on_stride=False))',
-                TypeError,
-            )
         with_dcn = per_stage(
             owner, 'stage_with_dcn', with_dcn, num_stages, bool, toolkit=AssertionError
         )
-        if any(with_dcn) and not bottleneck:
-            fail(
-                owner,
-                'stage_with_dcn',
-                a['stage_with_dcn'],
-                'all False with basic blocks (depth 18, 34: DCN needs bottleneck blocks)',
-                toolkit=AssertionError,
-            )
-        if any(with_dcn) and a['conv_cfg'] is not None:
-            fail(
-                owner,
-                'conv_cfg',
-                a['conv_cfg'],
-                'None with DCN stages (mmdet builds their 3x3 convs from dcn)',
-                toolkit=AssertionError,
-            )
+        if any(with_dcn):  # mmdet reads dcn for its DCN stages only, in this order
+            if not bottleneck:
+                fail(
+                    owner,
+                    'stage_with_dcn',
+                    a['stage_with_dcn'],
+                    'all False with basic blocks (depth 18, 34: DCN needs bottleneck blocks)',
+                    toolkit=AssertionError,
+                )
+            if not isinstance(a['dcn'], dict):
+                fail(owner, 'dcn', a['dcn'], DCN_CFG, TypeError, toolkit=AssertionError)
+            if a['conv_cfg'] is not None:
+                fail(
+                    owner,
+                    'conv_cfg',
+                    a['conv_cfg'],
+                    'None with DCN stages (mmdet builds their 3x3 convs from dcn)',
+                    toolkit=AssertionError,
+                )
+            if 'type' not in a['dcn']:
+                fail(owner, 'dcn', a['dcn'], DCN_CFG, TypeError, toolkit=KeyError)
     if a['plugins'] is not None:
         toolkit = plugins_error(a['plugins'], bottleneck)
         if toolkit is not None:

@@ -165,7 +165,7 @@ BAD = [
     (SEResNet, dict(depth=50, stem_pool_cfg=3), TypeError, 'stem_pool_cfg', 'a dict'),
     (
         SEResNet,
-        dict(depth=50, dcn=True),
+        dict(depth=50, dcn=True, stage_with_dcn=(False, True, True, True)),
         TypeError,
         'dcn',
         r"None or a conv config dict \(e\.g\. dict\(type='DCN', deform_groups=1, "
@@ -571,6 +571,9 @@ MMDET_REFUSES = [
     dict(depth=50, stage_with_dcn=(True,)),  # IndexError
     dict(depth=18, dcn=DCN, stage_with_dcn=(False, True, True, True)),  # basic blocks
     dict(depth=50, dcn=DCN, stage_with_dcn=(False, True, True, True), conv_cfg=dict(type='Conv2d')),
+    # dcn malformed, read by a DCN stage: not a dict (AssertionError), without type (KeyError)
+    dict(depth=50, dcn=True, stage_with_dcn=(False, True, True, True)),
+    dict(depth=50, dcn=dict(deform_groups=1), stage_with_dcn=(False, False, False, True)),
     dict(depth=18, plugins=[dict(cfg=CONTEXT_BLOCK, position='after_conv1')]),
     # malformed plugins, in the order mmdet meets the faults
     dict(depth=50, plugins=5),  # TypeError: not iterable
@@ -587,6 +590,8 @@ MMDET_REFUSES = [
 # name and shape, i.e. the DCN and plugin layers in the stages asked for and nowhere else
 VALID_OPTIONS = [
     dict(depth=18, dcn=DCN, stage_with_dcn=(False,) * 4),
+    dict(depth=50, dcn=True),  # no DCN stage: mmdet never reads dcn
+    dict(depth=50, dcn=dict(deform_groups=1), stage_with_dcn=[0, 0, 0, 0]),
     dict(depth=50, dcn=DCN, stage_with_dcn=(False,) * 4, conv_cfg=dict(type='Conv2d')),
     dict(depth=50, dcn=DCN, stage_with_dcn=(False, True, True, True)),
     dict(depth=50, dcn=DCN, stage_with_dcn=[1, 0, 0, 1]),
