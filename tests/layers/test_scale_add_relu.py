@@ -1,4 +1,6 @@
 import inspect
+import io
+import re
 
 import pytest
 import torch
@@ -188,11 +190,12 @@ def test_inplace_inference_writes_into_the_branch_and_rounds_as_the_formula():
 @pytest.mark.parametrize('train', [True, False])
 def test_shortcut_recomputed_from_its_bn_input_gives_the_hand_derived_gradients(train):
     """With ``shortcut_bn`` the fused backward recomputes the shortcut from the BN's input (batch
-    statistics in train mode, the running ones, here random, in eval mode); its gradients are
+    statistics in train mode, the running ones, here random, in eval mode; the BN's own eps,
+    here far from the default); its gradients are
     those of relu(x * gate + identity) derived by hand: with m = [x * gate + identity > 0],
     d/dx = g m gate, d/dgate = sum_HW g m x, d/didentity = g m."""
     gen = torch.Generator().manual_seed(0)
-    bn = randomize_running_stats_(randomize_(torch.nn.BatchNorm2d(16))).train(train)
+    bn = randomize_running_stats_(randomize_(torch.nn.BatchNorm2d(16, eps=0.5))).train(train)
     bn_input = torch.randn(4, 16, 7, 7, generator=gen)
     x = torch.randn(4, 16, 7, 7, generator=gen, requires_grad=True)
     gate = torch.sigmoid(torch.randn(4, 16, 1, 1, generator=gen)).requires_grad_()
@@ -302,20 +305,36 @@ def test_block_with_downsample_gradients_equal_the_unfused_ones(norm, monkeypatc
         torch.testing.assert_close(ours, reference, rtol=1e-4, atol=1e-6)
 
 
-@pytest.mark.parametrize('grad', [False, True])
-@pytest.mark.parametrize('inplace', [False, True])
-def test_the_branch_is_overwritten_only_when_asked_and_never_a_leaf(grad, inplace):
-    """``inplace`` writes into ``x`` (a block's own temporary); without it ``x`` keeps its
-    values, and a leaf that requires grad (a user's tensor) is never overwritten."""
+@pytest.mark.parametrize(
+    'grad,leaf,inplace,overwritten',
+    [
+        (False, True, None, False),  # the default: a new tensor
+        (False, True, False, False),
+        (False, True, True, True),
+        (True, True, False, False),
+        (True, True, True, False),  # a user's tensor that requires grad
+        (True, False, False, False),
+        (True, False, True, True),  # a block's temporary in training
+    ],
+)
+def test_the_branch_is_overwritten_only_when_asked_and_never_a_leaf(
+    grad, leaf, inplace, overwritten
+):
+    """``inplace`` writes into ``x`` (a block's own temporary, also in training); without it (the
+    default) ``x`` keeps its values, and a leaf that requires grad (a user's tensor) is never
+    overwritten."""
     gen = torch.Generator().manual_seed(0)
     x, identity = torch.randn(2, 4, 3, 3, generator=gen), torch.randn(2, 4, 3, 3, generator=gen)
     gate = torch.rand(2, 4, 1, 1, generator=gen)
-    before, expected = x.clone(), plain(x, gate, identity)
+    expected = plain(x, gate, identity)
     x.requires_grad_(grad)
-    out = scale_add_relu(x, gate, identity, inplace=inplace)
+    if not leaf:
+        x = x * 1
+    before = x.detach().clone()
+    kwargs = {} if inplace is None else dict(inplace=inplace)
+    out = scale_add_relu(x, gate, identity, **kwargs)
     torch.testing.assert_close(out, expected)
-    overwritten = not torch.equal(x.detach(), before)
-    assert overwritten == (inplace and not grad)
+    assert (not torch.equal(x.detach(), before)) == overwritten
 
 
 def test_gate_gradient_for_a_gate_near_zero():
@@ -348,3 +367,33 @@ def test_shortcut_bn_without_running_stats_recomputes_with_batch_stats():
             gate.grad, (grad * mask * x).sum((2, 3), keepdim=True), rtol=1e-5, atol=1e-5
         )
         torch.testing.assert_close(identity.grad, grad * mask)
+
+
+def test_a_trace_recording_autograd_saves_the_plain_formula():
+    """Traced where autograd records the block end (in training), it records the plain
+    formula's standard ops, which ``torch.jit.save`` writes, not our autograd Function (a
+    Python op TorchScript cannot save)."""
+    x = torch.randn(2, 3, 4, 4, requires_grad=True)
+    gate = torch.rand(2, 3, 1, 1, requires_grad=True)
+    identity = torch.randn(2, 3, 4, 4, requires_grad=True)
+    traced = torch.jit.trace(scale_add_relu, (x, gate, identity))
+    assert {'aten::mul', 'aten::add', 'aten::relu'} <= set(
+        re.findall(r'aten::\w+', str(traced.inlined_graph))
+    )
+    torch.jit.save(traced, io.BytesIO())
+    torch.testing.assert_close(traced(x, gate, identity), plain(x, gate, identity))
+
+
+def test_bfloat16_gate_gradient_is_the_float32_sum_rounded_once():
+    """The gate's gradient, sum_HW g m x (here 64 + 64 + 64 + 65 = 257), is summed and divided
+    in float32 and rounded to bfloat16 once: 256, the plain formula's float32 gradient rounded.
+    (Rounded twice, the sum 0.75 * 257 = 192.75 to 193 and 193 / 0.75 again, it is 258.)"""
+    bf16 = torch.bfloat16
+    x = torch.tensor([64.0, 64.0, 64.0, 65.0], dtype=bf16).view(1, 1, 2, 2).requires_grad_()
+    gate = torch.full((1, 1, 1, 1), 0.75, dtype=bf16, requires_grad=True)
+    identity = torch.zeros(1, 1, 2, 2, dtype=bf16, requires_grad=True)
+    scale_add_relu(x, gate, identity).sum().backward()
+    reference = gate.detach().float().requires_grad_()
+    plain(x.detach().float(), reference, identity.detach().float()).sum().backward()
+    assert reference.grad.item() == 257.0
+    assert gate.grad.dtype == bf16 and gate.grad.item() == reference.grad.to(bf16).item() == 256.0
