@@ -310,6 +310,14 @@ def test_se_arguments_reach_every_stage(kwargs, expected):
     assert got == expected
 
 
+def test_default_se_ratio_is_the_papers_16():
+    """Unset, ``se_ratio`` is the paper's r = 16 in every stage: with divisor 1 (no rounding up
+    to 8), SE-ResNet-18 at base 32 squeezes 32, 64, 128, 256 channels to 2, 4, 8, 16."""
+    state = SEResNet(18, base_channels=32, se_cfg=dict(divisor=1)).state_dict()
+    widths = [state[f'layer{i}.0.se_layer.conv1.conv.weight'].shape[0] for i in (1, 2, 3, 4)]
+    assert widths == [2, 4, 8, 16]
+
+
 @pytest.mark.parametrize(
     'depth,blocks', [(26, (2, 2, 2, 2)), (200, (3, 24, 36, 3)), (269, (3, 30, 48, 8))]
 )
