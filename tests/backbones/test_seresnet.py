@@ -452,3 +452,15 @@ ARCHITECTURE_KEYS = (
 def test_architecture_names_what_weights_depend_on(cls, kwargs, values):
     """What TimmPretrained compares with a timm model's architecture before loading."""
     assert cls(**kwargs).architecture() == dict(zip(ARCHITECTURE_KEYS, values, strict=True))
+
+
+@pytest.mark.parametrize('num_stages', [0, 5])
+def test_num_stages_refusal_is_also_of_mmdets_error_type(num_stages):
+    """Code that catches mmdet's ResNet's error for a wrong ``num_stages`` (an
+    AssertionError) catches ours too."""
+    with pytest.raises(Exception) as theirs:
+        MMDetResNet(50, num_stages=num_stages)
+    with pytest.raises(ValueError) as ours:
+        SEResNet(50, num_stages=num_stages)
+    assert type(theirs.value) is AssertionError and isinstance(ours.value, AssertionError)
+    assert str(ours.value) == f'SEResNet: num_stages must be one of 1, 2, 3, 4, got {num_stages}'
