@@ -10,6 +10,7 @@ from mmengine.config import Config
 
 from se_backbones.twin import TwinError, make_se_config
 from tests.helpers import MMDET_DETECTION_SETTINGS
+from tests.twin.toy_steps import save_timm
 
 LOCAL = """
 default_scope = 'mmdet'
@@ -97,7 +98,7 @@ def test_an_out_that_cannot_be_written_is_refused(base, tmp_path, out, overwrite
     (tmp_path / 'exists.py').write_text('x = 1\n')
     out = str(tmp_path / out)
     with pytest.raises(TwinError) as error:
-        make_se_config(base, out, arch='se_r18', overwrite=overwrite)
+        make_se_config(base, out, arch='se_r18', **({'overwrite': True} if overwrite else {}))
     assert str(error.value) == message.format(out=out)
     assert (tmp_path / 'exists.py').read_text() == 'x = 1\n' and (tmp_path / 'base.py').exists()
     assert sorted(os.listdir(tmp_path)) == ['base.py', 'exists.py']
@@ -167,3 +168,23 @@ def test_top_level_settings_and_the_bases_imports_are_written(tmp_path):
         '#   model.head.in_channels: 2048 -> 512 (legacy_se_r18 widths [512] at out_indices '
         '(3,), not [2048])' in lines
     )
+
+
+def test_a_local_checkpoint_is_loaded_by_the_twin(base, tmp_path):
+    path = save_timm('legacy_seresnet18', tmp_path)
+    out = str(tmp_path / 'twin.py')
+    twin = make_se_config(base, out, arch='legacy_se_r18', checkpoint=path)
+    assert twin.model_name == 'legacy_seresnet18'
+    assert Config.fromfile(out).model.backbone.init_cfg == dict(
+        type='se_backbones.TimmPretrained', model_name='legacy_seresnet18', checkpoint=path
+    )
+
+
+def test_a_toolkit_name_is_not_the_local_file_of_that_name(tmp_path, monkeypatch):
+    name = 'mmdet::retinanet/retinanet_r18_fpn_1x_coco.py'
+    monkeypatch.chdir(tmp_path)
+    os.makedirs('mmdet::retinanet')
+    with open(name, 'w') as f:  # a local file named as the toolkit's config
+        f.write('x = 1\n')
+    make_se_config(name, name, arch='se_r18', overwrite=True)  # not "out is the base"
+    assert Config.fromfile(name).model.backbone.type == 'se_backbones.SEResNet'
