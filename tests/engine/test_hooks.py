@@ -258,6 +258,7 @@ def test_without_saved_states_training_starts_from_the_seed():
 def test_validation_draws_nothing_from_the_training_stream():
     hook = RNGStateHook()
     seed_all(4)
+    hook.after_val(None)  # a new hook's after_val (no before_val yet): nothing to put back
     expected = draws()
     seed_all(4)
     hook.before_val(None)
