@@ -130,7 +130,8 @@ IMPLIED = {
 
 def effective_backbone(scope, backbone, where='model.backbone'):
     """``(type, values)``: the base backbone's type without scope and its settings, its
-    class's defaults filled in; a TwinError if its type does not map."""
+    class's defaults filled in; a TwinError if its type does not map or its class has no such
+    depth (the toolkit itself would refuse to build it)."""
     type_name = backbone.get('type')
     short_type = type_name.split('.')[-1] if isinstance(type_name, str) else type_name
     if short_type not in MAPPABLE:
@@ -144,4 +145,11 @@ def effective_backbone(scope, backbone, where='model.backbone'):
     cls = importlib.import_module(f'{scope}.registry').MODELS.get(type_name)
     if cls is None:
         raise TwinError(f'{where}.type {type_name!r} is not registered in {scope}')
-    return short_type, dict(class_defaults(cls), **IMPLIED.get(short_type, {}), **plain(backbone))
+    values = dict(class_defaults(cls), **IMPLIED.get(short_type, {}), **plain(backbone))
+    depths = getattr(cls, 'arch_settings', None)  # what its toolkit builds (KeyError otherwise)
+    if depths is not None and values.get('depth') not in depths:
+        raise TwinError(
+            f'{where}.depth is {values.get("depth")!r}, not one of '
+            f'{", ".join(map(str, sorted(depths)))}: {type_name} in {scope} has no such depth'
+        )
+    return short_type, values

@@ -481,6 +481,25 @@ def test_architecture_writes_the_targets_backbone_with_its_reasons():
             'mmdet',
             "model.backbone.type 'ResNetV1c' is not registered in mmdet",
         ),
+        # depths the toolkit's class has no settings for (it raises KeyError building them)
+        (
+            dict(type='ResNet'),
+            'mmdet',
+            'model.backbone.depth is None, not one of 18, 34, 50, 101, 152: ResNet in mmdet has '
+            'no such depth',
+        ),
+        (
+            dict(type='mmseg.ResNetV1c', depth=42),
+            'mmseg',
+            'model.backbone.depth is 42, not one of 18, 34, 50, 101, 152: mmseg.ResNetV1c in '
+            'mmseg has no such depth',
+        ),
+        (
+            dict(type='ResNeXt', depth=18, groups=32, base_width=4),
+            'mmpretrain',
+            'model.backbone.depth is 18, not one of 50, 101, 152: ResNeXt in mmpretrain has no '
+            'such depth',
+        ),
     ],
 )
 def test_backbones_that_do_not_map_are_refused(backbone, scope, message):
