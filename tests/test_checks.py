@@ -173,6 +173,14 @@ BAD = [
     ),
     (
         SEResNet,
+        dict(depth=50, dcn=dict(deform_groups=1), stage_with_dcn=(False, False, False, True)),
+        TypeError,
+        'dcn',
+        r"None or a conv config dict \(e\.g\. dict\(type='DCN', deform_groups=1, "
+        r"fallback_on_stride=False\)\), got \{'deform_groups': 1\}$",
+    ),
+    (
+        SEResNet,
         dict(depth=50, dcn=dict(type='DCN'), stage_with_dcn=(False,) * 5),
         ValueError,
         'stage_with_dcn',
