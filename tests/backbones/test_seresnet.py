@@ -464,3 +464,10 @@ def test_num_stages_refusal_is_also_of_mmdets_error_type(num_stages):
         SEResNet(50, num_stages=num_stages)
     assert type(theirs.value) is AssertionError and isinstance(ours.value, AssertionError)
     assert str(ours.value) == f'SEResNet: num_stages must be one of 1, 2, 3, 4, got {num_stages}'
+
+
+def test_zero_init_residual_is_checked():
+    """A non-bool ``zero_init_residual`` is refused before building, as the other flags."""
+    with pytest.raises(TypeError) as error:
+        SEResNet(18, zero_init_residual='no')
+    assert str(error.value) == "SEResNet: zero_init_residual must be True or False, got 'no'"
