@@ -231,13 +231,15 @@ class Inference:
     what they were given, and the predictions of each image (by file name)."""
 
     def __init__(self, predictions, meta):
-        self.predictions, self.meta, self.inits, self.inputs = predictions, meta, [], []
+        self.predictions, self.inits, self.inputs = predictions, [], []
+        self.model = types.SimpleNamespace(dataset_meta=meta)
 
     def init(self, cfg, checkpoint, device):
         self.inits.append((cfg, checkpoint, device))
-        return types.SimpleNamespace(dataset_meta=self.meta)
+        return self.model
 
     def detect(self, model, path):
+        assert model is self.model  # the model built from the config and checkpoint
         self.inputs.append(path)
         boxes, labels, scores = zip(*self.predictions[os.path.basename(path)], strict=True)
         return types.SimpleNamespace(
@@ -249,6 +251,7 @@ class Inference:
         )
 
     def segment(self, model, image):
+        assert model is self.model
         self.inputs.append(image)
         label = self.predictions[len(self.inputs) - 1]
         return types.SimpleNamespace(
@@ -263,14 +266,14 @@ def write_config(path, **cfg):
 
 @pytest.fixture
 def detection(tmp_path, monkeypatch):
-    """6 grey 60x40 images in a COCO set (one ground-truth box on the first), its config, a
+    """9 grey 60x40 images in a COCO set (one ground-truth box on the first), its config, a
     checkpoint file; mmdet's inference stood in: on the first image a 'square' at 0.9 and a
     'circle' at 0.3, on the others a circle at 0.01."""
     import mmdet.apis
 
     root = tmp_path / 'data'
     (root / 'img').mkdir(parents=True)
-    images = [dict(id=i, file_name=f'{i}.png', width=60, height=40) for i in range(6)]
+    images = [dict(id=i, file_name=f'{i}.png', width=60, height=40) for i in range(9)]
     for info in images:
         cv2.imwrite(str(root / 'img' / info['file_name']), np.full((40, 60, 3), 128, np.uint8))
     annotations = [dict(id=1, image_id=0, bbox=[2, 3, 10, 8], category_id=0)]
@@ -282,7 +285,7 @@ def detection(tmp_path, monkeypatch):
             dataset=dict(data_root=str(root), ann_file='ann.json', data_prefix=dict(img='img/'))
         ),
     )
-    predictions = {f'{i}.png': [([0, 0, 9, 9], 0, 0.01)] for i in range(6)}
+    predictions = {f'{i}.png': [([0, 0, 9, 9], 0, 0.01)] for i in range(9)}
     predictions['0.png'] = [([20, 5, 35, 25], 1, 0.9), ([40, 30, 55, 38], 0, 0.3)]
     inference = Inference(predictions, dict(classes=CLASSES, palette=PALETTE))
     monkeypatch.setattr(mmdet.apis, 'init_detector', inference.init)
@@ -369,8 +372,8 @@ def test_predictions_png_of_a_segmenter(tmp_path, monkeypatch):
     monkeypatch.setattr(mmseg.apis, 'inference_model', inference.segment)
     out = str(tmp_path / 'predictions.png')
     plot_predictions(config, 'ckpt.pth', out, num_images=2)
-    [(_, checkpoint, device)] = inference.inits
-    assert (checkpoint, device) == ('ckpt.pth', 'cpu')
+    [(cfg, checkpoint, device)] = inference.inits
+    assert (checkpoint, device) == ('ckpt.pth', 'cpu') and cfg.filename == config
     assert [x.tolist() for x in inference.inputs] == [
         images['a.png'].tolist(),
         images['b.png'].tolist(),
@@ -405,8 +408,17 @@ def test_plot_run_draws_both_pictures_from_the_saved_config_and_last_checkpoint(
     [(cfg, checkpoint, _)] = inference.inits
     assert checkpoint == detection['checkpoint'] and cfg.filename == str(work_dir / 'a.py')
     assert len(inference.inputs) == 1
-    # a config and a checkpoint given: those, and all (up to 8) images
+    # a config and a checkpoint given: those, and 8 of the 9 images (the default)
     plot_run(str(work_dir), config=detection['config'], checkpoint='other.pth')
     (cfg, checkpoint, _) = inference.inits[-1]
     assert checkpoint == 'other.pth' and cfg.filename == detection['config']
-    assert len(inference.inputs) == 1 + 6
+    assert len(inference.inputs) == 1 + 8
+
+
+def test_predictions_png_by_default_shows_8_images_and_scores_of_at_least_0_5(detection, tmp_path):
+    out = str(tmp_path / 'predictions.png')
+    plot_predictions(detection['config'], detection['checkpoint'], out)
+    assert len(detection['inference'].inputs) == 8  # of the 9
+    picture = cv2.imread(out)
+    assert picture.shape == (LEGEND + 2 * 80, 4 * 120, 3)
+    assert np.array_equal(picture[LEGEND : LEGEND + 80, :120], drawn_by_hand(circle=False))
