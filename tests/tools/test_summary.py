@@ -145,3 +145,30 @@ def test_the_variant_table_of_small_backbones(capsys, monkeypatch):
         f'| SE | {(params + extra_params) / 1e6:.3f} | +{extra_params:,} | '
         f'{(flops + extra_flops) / 1e9:.3f} | paper B |',
     ]
+
+
+def test_the_variant_table_rounds_the_gflops_as_counted(capsys, monkeypatch):
+    """A 5x5 conv 3 -> 8 at 50x50 is 3 * 8 * 25 * 2500 = 1,500,000 FLOPs: 0.0015 G, printed
+    0.002 (Python's rounding of the float 0.0015), and 608 parameters, 0.001 M."""
+    import torch
+    from mmdet.registry import MODELS
+
+    import tools.summary as summary
+
+    class Conv(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = torch.nn.Conv2d(3, 8, 5, padding=2)
+
+        def forward(self, x):
+            return [self.conv(x)]
+
+    MODELS.register_module(name='SummaryTestConv', module=Conv)
+    try:
+        monkeypatch.setattr(summary, 'CONFIG', SMALL)
+        monkeypatch.setattr(summary, 'VARIANTS', {'conv': (dict(type='SummaryTestConv'), '-')})
+        rows = main(['--input-size', '50', '--variants'])
+    finally:
+        MODELS._module_dict.pop('SummaryTestConv')
+    assert (rows[-1]['params'], rows[-1]['flops']) == (608, 1_500_000)
+    assert capsys.readouterr().out.splitlines()[-1] == '| conv | 0.001 | +0 | 0.002 | - |'
