@@ -280,6 +280,15 @@ RUNNER_HELP = (
                 '(default: False)',
             ),
         ),
+        (
+            'summary',
+            (
+                '--input-size INPUT_SIZE input height and width (default: 224)',
+                "--variants also the SE-ResNet-50 variants, with the papers' figures "
+                '(default: False)',
+                '--json JSON also write the rows to this JSON file (default: None)',
+            ),
+        ),
     ],
 )
 def test_help_is_the_docstring_and_each_options_help(tool, texts, capsys, monkeypatch):
