@@ -146,8 +146,8 @@ def effective_backbone(scope, backbone, where='model.backbone'):
     if cls is None:
         raise TwinError(f'{where}.type {type_name!r} is not registered in {scope}')
     values = dict(class_defaults(cls), **IMPLIED.get(short_type, {}), **plain(backbone))
-    depths = getattr(cls, 'arch_settings', None)  # what its toolkit builds (KeyError otherwise)
-    if depths is not None and values.get('depth') not in depths:
+    depths = cls.arch_settings  # the depths its toolkit builds (a KeyError for others)
+    if values.get('depth') not in depths:
         raise TwinError(
             f'{where}.depth is {values.get("depth")!r}, not one of '
             f'{", ".join(map(str, sorted(depths)))}: {type_name} in {scope} has no such depth'
