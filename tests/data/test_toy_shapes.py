@@ -428,3 +428,14 @@ def test_after_a_failed_rewrite_the_old_set_is_written_again(tmp_path):
     assert not (root / 'VERSION').exists()
     assert make_toy_shapes(str(root), num_train=2, num_val=1, size=32, task='det')
     check_layout(str(root), 'det', 2, 1)
+
+
+def test_a_shape_showing_30_pixels_is_annotated(tmp_path):
+    """The smallest visible part that counts as a shape is 30 pixels, included (seed 43 at 32
+    px: the third image has one)."""
+    root = str(tmp_path / 'toy')
+    make_toy_shapes(root, num_train=3, num_val=1, size=32, seed=43, task='det')
+    with open(os.path.join(root, 'annotations', 'instances_train.json')) as f:
+        annotations = json.load(f)['annotations']
+    assert min(a['area'] for a in annotations) == 30.0
+    assert [a['image_id'] for a in annotations if a['area'] == 30.0] == [2]
