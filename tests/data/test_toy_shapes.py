@@ -406,6 +406,17 @@ def test_the_files_of_version_2_are_the_recorded_ones(tmp_path):
     assert found == VERSION_2_FILES
 
 
+def test_version_2_redraws_a_colour_only_below_150_of_contrast(tmp_path):
+    """Seed 0's first image at 32 px has a shape whose first colour is 150.8 (summed over RGB)
+    from the mean background under it: kept, as VERSION 2 draws it (same digest as above)."""
+    import hashlib
+
+    root = str(tmp_path / 'toy')
+    make_toy_shapes(root, num_train=1, num_val=1, size=32, seed=0, task='det')
+    pixels = read(os.path.join(root, 'train', '000000.png')).tobytes()
+    assert hashlib.sha256(pixels).hexdigest()[:16] == '1571798f78a7aa93'
+
+
 def test_det_writes_into_the_user_s_folders_already_there(tmp_path):
     root = tmp_path / 'toy'
     for folder in ('train', 'val', 'annotations'):
