@@ -471,3 +471,12 @@ def test_zero_init_residual_is_checked():
     with pytest.raises(TypeError) as error:
         SEResNet(18, zero_init_residual='no')
     assert str(error.value) == "SEResNet: zero_init_residual must be True or False, got 'no'"
+
+
+def test_stem_pool_cfg_that_is_not_a_dict_is_refused():
+    with pytest.raises(TypeError) as error:
+        SEResNet(18, stem_pool_cfg=3)
+    assert (
+        str(error.value)
+        == 'SEResNet: stem_pool_cfg must be a dict of nn.MaxPool2d arguments, got 3'
+    )
