@@ -14,6 +14,7 @@ mmpretrain's ``CustomDataset``::
          (label 0 background, 1 circle, 2 square, 3 triangle)
     cls: root/{train,val}/{circle,square,triangle}/000000.png (one shape per image)
 """
+
 import argparse
 import json
 import math
@@ -33,6 +34,7 @@ VERSION = 2  # bump when the generator changes; a stale root is rewritten
 def _shape_mask(kind, size, rng):
     """A binary mask of one shape with its bounding square of side ``size``."""
     import cv2
+
     mask = np.zeros((size, size), np.uint8)
     if kind == 'circle':
         cv2.circle(mask, (size // 2, size // 2), size // 2, 1, -1)
@@ -49,8 +51,11 @@ def _shape_mask(kind, size, rng):
 
 def _background(height, width, rng):
     c0, c1 = rng.integers(0, 256, 3), rng.integers(0, 256, 3)
-    t = np.linspace(0, 1, width)[None, :, None] if rng.random() < 0.5 else \
-        np.linspace(0, 1, height)[:, None, None]
+    t = (
+        np.linspace(0, 1, width)[None, :, None]
+        if rng.random() < 0.5
+        else np.linspace(0, 1, height)[:, None, None]
+    )
     image = c0 * (1 - t) + c1 * t + rng.normal(0, 12, (height, width, 3))
     return np.broadcast_to(image, (height, width, 3)).clip(0, 255).astype(np.uint8)
 
@@ -68,10 +73,10 @@ def make_image(rng, height=128, width=128, max_objects=4, sizes=None):
         y, x = int(rng.integers(0, height - size)), int(rng.integers(0, width - size))
         mask = _shape_mask(CLASSES[label], size, rng).astype(bool)
         colour = rng.integers(0, 256, 3)
-        while np.abs(colour - image[y:y + size, x:x + size].reshape(-1, 3).mean(0)).sum() < 150:
+        while np.abs(colour - image[y : y + size, x : x + size].reshape(-1, 3).mean(0)).sum() < 150:
             colour = rng.integers(0, 256, 3)  # keep shapes visible against the background
-        image[y:y + size, x:x + size][mask] = colour
-        owner[y:y + size, x:x + size][mask] = index
+        image[y : y + size, x : x + size][mask] = colour
+        owner[y : y + size, x : x + size][mask] = index
         labels.append(label)
     objects = [(label, owner == index) for index, label in enumerate(labels)]
     return image, [(label, mask) for label, mask in objects if mask.sum() >= 30]
@@ -79,19 +84,28 @@ def make_image(rng, height=128, width=128, max_objects=4, sizes=None):
 
 def _annotation(mask, label, image_id, ann_id):
     import cv2
-    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL,
-                                   cv2.CHAIN_APPROX_SIMPLE)
+
+    contours, _ = cv2.findContours(
+        mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE
+    )
     polygons = [c.reshape(-1).astype(float).tolist() for c in contours if len(c) >= 3]
     ys, xs = np.nonzero(mask)
     x0, y0 = int(xs.min()), int(ys.min())
-    return dict(id=ann_id, image_id=image_id, category_id=label + 1, iscrowd=0,
-                segmentation=polygons, area=float(mask.sum()),
-                bbox=[x0, y0, int(xs.max()) - x0 + 1, int(ys.max()) - y0 + 1])
+    return dict(
+        id=ann_id,
+        image_id=image_id,
+        category_id=label + 1,
+        iscrowd=0,
+        segmentation=polygons,
+        area=float(mask.sum()),
+        bbox=[x0, y0, int(xs.max()) - x0 + 1, int(ys.max()) - y0 + 1],
+    )
 
 
 def write_split(root, split, num_images, seed, size=128):
     """Write ``root/split/*.png`` and ``root/annotations/instances_split.json``."""
     import cv2
+
     rng = np.random.default_rng(seed)
     os.makedirs(os.path.join(root, split), exist_ok=True)
     images, annotations = [], []
@@ -111,6 +125,7 @@ def write_split(root, split, num_images, seed, size=128):
 def write_segmentation_split(root, split, num_images, seed, size=128):
     """Write ``root/img_dir/split/*.png`` and label maps ``root/ann_dir/split/*.png``."""
     import cv2
+
     rng = np.random.default_rng(seed)
     for folder in ('img_dir', 'ann_dir'):
         os.makedirs(os.path.join(root, folder, split), exist_ok=True)
@@ -128,13 +143,15 @@ def write_classification_split(root, split, num_images, seed, size=128):
     image: a shape of a few percent of the image is too faint a signal for a from-scratch
     classifier with global pooling (top-1 stayed at chance in 600 iterations)."""
     import cv2
+
     rng = np.random.default_rng(seed)
     for name in CLASSES:
         os.makedirs(os.path.join(root, split, name), exist_ok=True)
     image_id = 0
     while image_id < num_images:
-        image, objects = make_image(rng, size, size, max_objects=1,
-                                    sizes=(size // 2, size * 7 // 8))
+        image, objects = make_image(
+            rng, size, size, max_objects=1, sizes=(size // 2, size * 7 // 8)
+        )
         if not objects:  # too small to see
             continue
         name = CLASSES[objects[0][0]]
@@ -142,8 +159,8 @@ def write_classification_split(root, split, num_images, seed, size=128):
         image_id += 1
 
 
-WRITERS = {'det': write_split, 'seg': write_segmentation_split,
-           'cls': write_classification_split}
+MIN_SIZE = 8  # below it no one-shape image shows 30 pixels: the cls writer would never end
+WRITERS = {'det': write_split, 'seg': write_segmentation_split, 'cls': write_classification_split}
 SPLITS = ('train', 'val')
 
 
@@ -159,8 +176,11 @@ def clear_toy_shapes(root):
         if os.path.isfile(path):
             os.remove(path)
     folders = [os.path.join(root, split, name) for split in SPLITS for name in CLASSES]
-    folders += [os.path.join(root, *parts) for split in SPLITS
-                for parts in ((split, ), ('img_dir', split), ('ann_dir', split))]
+    folders += [
+        os.path.join(root, *parts)
+        for split in SPLITS
+        for parts in ((split,), ('img_dir', split), ('ann_dir', split))
+    ]
     folders += [os.path.join(root, name) for name in ('img_dir', 'ann_dir', 'annotations')]
     for folder in folders:  # innermost first
         if not os.path.isdir(folder):
@@ -181,7 +201,7 @@ def make_toy_shapes(root, num_train=400, num_val=100, size=128, seed=0, task='de
         root (str): Output folder.
         num_train (int): Training images. Default: 400.
         num_val (int): Validation images. Default: 100.
-        size (int): Image side in pixels. Default: 128.
+        size (int): Image side in pixels, at least 8. Default: 128.
         seed (int): The train split's seed; val uses ``seed + 1``. Default: 0.
         task (str): ``'det'`` (COCO detection and instance masks), ``'seg'`` (semantic label
             maps) or ``'cls'`` (one shape per image, a folder per class). Default: 'det'.
@@ -197,6 +217,11 @@ def make_toy_shapes(root, num_train=400, num_val=100, size=128, seed=0, task='de
     """
     if task not in WRITERS:
         raise ValueError(f'make_toy_shapes: task must be one of {sorted(WRITERS)}, got {task!r}')
+    if isinstance(size, bool) or not isinstance(size, int) or size < MIN_SIZE:
+        raise ValueError(
+            f'make_toy_shapes: size must be an int >= {MIN_SIZE} (a shape must show at least 30 '
+            f'pixels), got {size!r}'
+        )
     stamp_path = os.path.join(root, 'VERSION')
     stamp = f'{VERSION} {task} {num_train} {num_val} {size} {seed}'
     if os.path.exists(stamp_path) and open(stamp_path).read() == stamp:
@@ -218,4 +243,4 @@ if __name__ == '__main__':
     parser.add_argument('--size', type=int, default=128)
     args = parser.parse_args()
     written = make_toy_shapes(args.root, args.num_train, args.num_val, args.size, task=args.task)
-    print(f"{args.root}: {'written' if written else 'up to date'}")
+    print(f'{args.root}: {"written" if written else "up to date"}')

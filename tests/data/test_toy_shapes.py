@@ -214,6 +214,25 @@ def test_an_unknown_task_is_one_line_naming_the_tasks(tmp_path):
     assert not os.listdir(tmp_path)
 
 
+@pytest.mark.parametrize('task', ['cls', 'det'])
+@pytest.mark.parametrize('size', [7, 0, 8.0, True])
+def test_a_size_too_small_to_draw_on_is_refused_at_once(tmp_path, size, task):
+    """Below 8 px no one-shape image can show a 30-pixel shape, and the cls writer would
+    draw forever; 8 is the smallest side allowed, an int."""
+    with pytest.raises(ValueError) as info:
+        make_toy_shapes(str(tmp_path), 2, 1, size, task=task)
+    assert str(info.value) == (
+        'make_toy_shapes: size must be an int >= 8 (a shape must show at least 30 pixels), '
+        f'got {size!r}'
+    )
+    assert not os.listdir(tmp_path)
+
+
+def test_the_smallest_size_writes_every_task(tmp_path):
+    for task in ('cls', 'det', 'seg'):
+        assert make_toy_shapes(str(tmp_path / task), 2, 1, 8, task=task)
+
+
 def single_shapes(count, size=128, seed=0):
     """(image, class index, visible mask) of ``count`` one-shape images (nothing occludes it)."""
     rng = np.random.default_rng(seed)
