@@ -210,6 +210,23 @@ def test_zero_init_residual(depth, last_norm):
     assert getattr(model.layer2[1], last_norm).weight.abs().sum() > 0
 
 
+@pytest.mark.parametrize('as_list', [False, True])
+def test_timm_weights_that_are_missing_leave_the_blocks_zero_initialised(monkeypatch, as_list):
+    """With only a TimmPretrained entry (alone or in a list) that ``missing_ok`` skips, the
+    backbone keeps its default init, zero-initialised last norms included (docs/timm.md)."""
+
+    def unavailable(model_name):
+        raise RuntimeError(f'TimmPretrained: no weights for {model_name!r} (simulated).')
+
+    monkeypatch.setattr('se_backbones.weights.init.timm_pretrained_state_dict', unavailable)
+    timm_init = dict(type='se_backbones.TimmPretrained', model_name='seresnet18', missing_ok=True)
+    model = SEResNet(18, init_cfg=[timm_init] if as_list else timm_init)
+    model.init_weights()
+    blocks = [b for i in range(4) for b in getattr(model, f'layer{i + 1}')]
+    assert all(b.norm2.weight.abs().sum() == 0 for b in blocks)
+    assert all(b.norm1.weight.abs().sum() > 0 for b in blocks)
+
+
 @pytest.mark.parametrize('style', ['pretrained', 'init_cfg'])
 def test_pretrained_checkpoint(tmp_path, style):
     source = randomize_(SEResNet(18))
