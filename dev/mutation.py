@@ -271,6 +271,7 @@ MODULES = {
                 'senet': ['tests/backbones/test_senet.py'],
                 'se_blocks': [
                     'tests/backbones/test_se_blocks.py',
+                    'tests/backbones/test_senet.py',  # SENetBottleneck
                     'tests/backbones/test_variants.py',
                     'tests/backbones/test_seresnet.py',
                     'tests/backbones/test_fast_paths.py',
@@ -278,7 +279,10 @@ MODULES = {
                 ],
             }[name],
             '-k',
-            f'{FAST} and {NOT_SLOW_BACKBONE}',
+            # the block's forward under dynamo: mutmut's trampoline (an os.environ read per
+            # call) breaks the graph that fullgraph tests require, so its stats run fails
+            f'{FAST} and {NOT_SLOW_BACKBONE}'
+            + (f' and {NOT_COMPILED}' if name == 'se_blocks' else ''),
         ]
         for name in ('arguments', 'se_blocks', 'senet', 'seresnet', 'seresnext')
     },
