@@ -3,7 +3,7 @@ import re
 
 from mmengine.logging import print_log
 
-from ..checks import check_bool, fail
+from ..checks import check_bool, check_known_args, fail
 from ..registry import WEIGHT_INITIALIZERS
 from .convert import check_state_dict, convert_timm_state_dict, reference_backbone
 from .files import load_state_dict_file
@@ -51,7 +51,12 @@ class TimmPretrained:
             before reading it. Default: None.
     """
 
-    def __init__(self, model_name, checkpoint=None, missing_ok=False, strict=True, sha256=None):
+    ARGUMENTS = ('model_name', 'checkpoint', 'missing_ok', 'strict', 'sha256')
+
+    def __init__(
+        self, model_name, checkpoint=None, missing_ok=False, strict=True, sha256=None, **unknown
+    ):
+        check_known_args('TimmPretrained', unknown, self.ARGUMENTS)  # a misspelt one: its fix
         timm_arch(model_name)  # fail at build time on an unsupported name
         check_bool('TimmPretrained', 'missing_ok', missing_ok)
         check_bool('TimmPretrained', 'strict', strict)

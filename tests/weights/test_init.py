@@ -202,6 +202,27 @@ def test_unknown_timm_name_fails_at_build():
         SEResNet(depth=50, pretrained='timm://seresnet33ts').init_weights()
 
 
+@pytest.mark.parametrize(
+    'typos, named',
+    [
+        (dict(strcit=False), "argument 'strcit' (did you mean 'strict'?)"),
+        (
+            dict(checkpiont='w.pth', foo=1),
+            "arguments 'checkpiont' (did you mean 'checkpoint'?), 'foo'",
+        ),
+    ],
+)
+def test_a_misspelt_argument_is_named_with_its_fix(typos, named):
+    """As SEResNet's own arguments (docs/reliability.md): one line, through the config."""
+    init_cfg = dict(type='se_backbones.TimmPretrained', model_name='seresnet18', **typos)
+    with pytest.raises(TypeError) as info:
+        SEResNet(depth=18, init_cfg=init_cfg).init_weights()
+    assert str(info.value) == (
+        f'TimmPretrained: unknown {named}; allowed: checkpoint, missing_ok, model_name, sha256, '
+        'strict'
+    )
+
+
 def timm_init(path, **kwargs):
     return dict(
         type='se_backbones.TimmPretrained', model_name='seresnet18', checkpoint=path, **kwargs
