@@ -96,14 +96,10 @@ def scale_add_relu(x, gate, identity, inplace=False, shortcut_bn=None):
     """
     if is_compiling() or is_exporting():
         return torch.relu(x * gate + identity)
+    inplace = inplace and not (x.is_leaf and x.requires_grad)  # never a user's tensor
     if _records(x, gate, identity):
         bn_input, bn = shortcut_bn if shortcut_bn is not None else (None, None)
         return _ScaleAddReLU.apply(
-            x,
-            gate,
-            identity,
-            bn_input,
-            bn if bn is None else bn_args(bn),
-            inplace and not (x.is_leaf and x.requires_grad),
+            x, gate, identity, bn_input, bn if bn is None else bn_args(bn), inplace
         )
     return _forward(x, gate, identity, inplace)

@@ -337,6 +337,14 @@ def test_the_branch_is_overwritten_only_when_asked_and_never_a_leaf(
     assert (not torch.equal(x.detach(), before)) == overwritten
 
 
+def test_a_leaf_that_requires_grad_is_not_overwritten_under_no_grad_either():
+    x = torch.rand(1, 2, 3, 3, requires_grad=True)
+    before = x.detach().clone()
+    with torch.no_grad():
+        scale_add_relu(x, torch.rand(1, 2, 1, 1), torch.rand(1, 2, 3, 3), inplace=True)
+    assert torch.equal(x.detach(), before)
+
+
 def test_gate_gradient_for_a_gate_near_zero():
     """A ReLU gate can be tiny (1e-20 here, far below float32's eps): its gradient is still
     sum_HW(grad * x) where the output is positive (x * gate is recovered exactly here, with a
