@@ -43,7 +43,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RUNS = os.path.join(ROOT, 'mutants', 'runs')
 EQUIVALENTS_DOC = os.path.join(ROOT, 'docs', 'mutation_testing.md')
-LINKED = ('se_backbones', 'tools', 'tests', 'configs', 'dev')  # what a work dir sees
+LINKED = ('se_backbones', 'tools', 'tests', 'configs', 'dev', 'docs')  # what a work dir sees
 TIMEOUT_SHARE = 0.05  # timeouts above this share of a module's mutants fail the run
 
 # The twin's fast tests per module: each rule alone (test_rules: context(model_dict)), whole
@@ -92,8 +92,7 @@ IN_PROCESS_RUN_ARGS = f'({NOT_SUBPROCESS}) and ({RUN_ARGS} or {HELP})'
 # what the layers' and backbones' selections leave out (see MODULES)
 FAST = 'not random_configs and not inductor and not compiled_channels_last and not faster_rcnn'
 # SEResNet's arguments: each against mmdet/mmseg, timm's stage depths or a hand composition,
-# and their refusals. (Not tests/test_extending.py: it reads docs/, which a work dir does not
-# link, so its collection fails there.)
+# and their refusals.
 BACKBONE_ARGUMENT_TESTS = [
     'tests/backbones/test_seresnet.py',
     'tests/backbones/test_variants.py',
@@ -274,6 +273,7 @@ MODULES = {
                     'tests/backbones/test_senet.py',  # SENetBottleneck
                     'tests/test_checks.py',  # plugins that do not build, word for word
                     'tests/upstream/test_mmdet_resnet_behaviours.py',  # with_cp, plugins
+                    'tests/test_extending.py',  # an attention that is not fusable
                     'tests/backbones/test_variants.py',
                     'tests/backbones/test_seresnet.py',
                     'tests/backbones/test_fast_paths.py',
