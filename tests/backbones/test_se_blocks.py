@@ -69,3 +69,30 @@ def test_train_mode_compiles_as_one_graph():
     out = compiled(x)
     sum(o.sum() for o in out).backward()
     assert all(torch.equal(a, b) for a, b in zip(out, expected, strict=True))
+
+
+class KeepsItsOutput(torch.nn.Module):
+    """A plugin whose backward reads its own output (exp's gradient is exp)."""
+
+    def __init__(self, in_channels):
+        super().__init__()
+
+    def forward(self, x):
+        return torch.exp(x.clamp(max=5))
+
+
+@pytest.fixture
+def keeps_its_output():
+    from mmengine.registry import MODELS
+
+    MODELS.register_module(name='KeepsItsOutput', module=KeepsItsOutput)
+    yield dict(cfg=dict(type='KeepsItsOutput'), position='after_conv3')
+    MODELS._module_dict.pop('KeepsItsOutput')
+
+
+def test_an_after_conv3_plugin_that_keeps_its_output_is_not_written_into(keeps_its_output):
+    """The end writes into the branch only if nothing keeps it: a plugin's output may be kept
+    (backward would raise, or be wrong, if the end overwrote it)."""
+    torch.manual_seed(0)
+    block = SEBottleneck(16, 4, se_cfg=dict(type='SELayer', ratio=4), plugins=[keeps_its_output])
+    assert not block_output_is_last_norms_output(block)

@@ -61,15 +61,25 @@ def test_eca_adds_k_weights_per_layer(position):
         assert extra == 86  # 3 x 5 + 4 x 5 + 6 x 5 + 3 x 7 (the ECA paper: ~80)
 
 
-@pytest.mark.parametrize('position', ['standard', 'pre', 'post', 'identity', 'after_conv2'])
-def test_positions_are_where_the_paper_puts_them(position):
-    """One bottleneck, against its own layers composed by hand (SENet paper, Fig. 5)."""
+POSITIONS = ['standard', 'pre', 'post', 'identity', 'after_conv2']
+
+
+@pytest.mark.parametrize(
+    'position, act_before_se, gate',
+    [(p, False, 'sigmoid') for p in POSITIONS]
+    + [(p, True, 'sigmoid') for p in POSITIONS]
+    + [('standard', False, 'tanh')],  # a gate the block end cannot fuse: plain ops
+)
+def test_positions_are_where_the_paper_puts_them(position, act_before_se, gate):
+    """One bottleneck, against its own layers composed by hand (SENet paper, Fig. 5); with
+    ``act_before_se``, a ReLU ends the residual branch."""
     block = randomize_(
         SEBottleneck(
             64,
             16,
-            se_cfg=dict(ratio=4),
+            se_cfg=dict(ratio=4, gate=gate),
             se_position=position,
+            act_before_se=act_before_se,
             downsample=torch.nn.Conv2d(64, 64, 1),
         )
     ).eval()
@@ -79,7 +89,8 @@ def test_positions_are_where_the_paper_puts_them(position):
     def residual(x, inside=lambda t: t):
         out = relu(block.norm1(block.conv1(x)))
         out = inside(relu(block.norm2(block.conv2(out))))
-        return block.norm3(block.conv3(out))
+        out = block.norm3(block.conv3(out))
+        return relu(out) if act_before_se else out
 
     identity = block.downsample(x)
     expected = {
