@@ -96,3 +96,18 @@ def test_an_after_conv3_plugin_that_keeps_its_output_is_not_written_into(keeps_i
     torch.manual_seed(0)
     block = SEBottleneck(16, 4, se_cfg=dict(type='SELayer', ratio=4), plugins=[keeps_its_output])
     assert not block_output_is_last_norms_output(block)
+
+
+@pytest.mark.parametrize(
+    'block', [SEBottleneck(16, 4, with_cp=True), SEBasicBlock(16, 16, with_cp=True)]
+)
+def test_with_cp_checkpoints_without_reentry(block):
+    """``with_cp`` recomputes the block in backward with non-reentrant checkpointing, which
+    ``torch.autograd.grad`` can go through (reentrant checkpointing refuses it), with the
+    gradient of the block run without checkpointing."""
+    torch.manual_seed(0)
+    x = torch.randn(2, 16, 6, 6, requires_grad=True)
+    (grad,) = torch.autograd.grad(block.train()(x).square().sum(), x)
+    block.with_cp = False
+    (expected,) = torch.autograd.grad(block(x).square().sum(), x)
+    torch.testing.assert_close(grad, expected)

@@ -61,8 +61,9 @@ def test_block_gradients_equal_the_unfused_ones(kwargs, monkeypatch):
         torch.testing.assert_close(ours, reference, rtol=1e-4, atol=1e-5)
 
 
-def test_neither_the_scaled_branch_nor_the_shortcut_is_kept_for_backward(monkeypatch):
-    model, x = SEResNet(50).train(), torch.randn(1, 3, 64, 64)
+@pytest.mark.parametrize('avg_down', [False, True])  # a shortcut of (conv, BN) or (pool, conv, BN)
+def test_neither_the_scaled_branch_nor_the_shortcut_is_kept_for_backward(monkeypatch, avg_down):
+    model, x = SEResNet(50, avg_down=avg_down).train(), torch.randn(1, 3, 64, 64)
     fused = saved_mib(model, x)
     monkeypatch.setattr(se_blocks, 'scale_add_relu', plain)
     unfused = saved_mib(model, x)
