@@ -137,9 +137,12 @@ def test_small_senet154_keeps_its_defaults_and_takes_overrides():
     assert model.eval()(torch.randn(1, 3, 75, 75))[3].shape == (1, 512, 2, 2)  # 38 -> 9
 
 
-def test_senet_bottleneck_is_the_papers_block():
-    """1x1 conv to 2 * planes, grouped 3x3 conv to 4 * planes with the stride, 1x1 conv to
-    4 * planes, SE where asked (here after the 3x3 conv: 4 * planes wide); composed by hand."""
+@pytest.mark.parametrize('style', ['pytorch', 'caffe'])
+def test_senet_bottleneck_is_the_papers_block(style):
+    """1x1 conv to 2 * planes, grouped 3x3 conv to 4 * planes with the stride (caffe style:
+    the 1x1 conv has it), 1x1 conv to 4 * planes, SE where asked (here after the 3x3 conv:
+    4 * planes wide); composed by hand."""
+    stride1, stride2 = (2, 1) if style == 'caffe' else (1, 2)
     downsample = torch.nn.Sequential(
         torch.nn.Conv2d(32, 64, 1, stride=2, bias=False), torch.nn.BatchNorm2d(64)
     )
@@ -152,6 +155,7 @@ def test_senet_bottleneck_is_the_papers_block():
             downsample=downsample,
             se_cfg=dict(ratio=4),
             se_position='after_conv2',
+            style=style,
         )
     ).eval()
     shapes = {k: tuple(v.shape) for k, v in block.state_dict().items() if k.endswith('weight')}
@@ -166,8 +170,9 @@ def test_senet_bottleneck_is_the_papers_block():
         'bn3.weight': (64,),
     }
     x = torch.randn(2, 32, 8, 8)
-    h = torch.relu(block.bn1(F.conv2d(x, block.conv1.weight)))
-    h = torch.relu(block.bn2(F.conv2d(h, block.conv2.weight, stride=2, padding=1, groups=8)))
+    h = torch.relu(block.bn1(F.conv2d(x, block.conv1.weight, stride=stride1)))
+    h = F.conv2d(h, block.conv2.weight, stride=stride2, padding=1, groups=8)
+    h = torch.relu(block.bn2(h))
     h = block.bn3(F.conv2d(block.se_layer(h), block.conv3.weight))
     with torch.no_grad():
         torch.testing.assert_close(block(x), torch.relu(h + downsample(x)))
@@ -192,6 +197,7 @@ def test_conv_cfg_reaches_the_3x3_downsample_convs():
         out_indices=(1,),
         conv_cfg=dict(type='ConvWS'),
     )
-    convs = [model.stem[0], model.layer2[0].conv2, *model.layer2[0].downsample[:1]]
-    assert [type(c).__name__ for c in convs] == ['ConvWS2d'] * 3
+    block = model.layer2[0]
+    convs = [model.stem[0], block.conv1, block.conv2, block.conv3, *block.downsample[:1]]
+    assert [type(c).__name__ for c in convs] == ['ConvWS2d'] * 5
     assert model.layer2[0].downsample[0].kernel_size == (3, 3)
