@@ -2,6 +2,7 @@
 shared by tools/train.py, tools/test.py, tools/demo.py and tools/benchmark_coco.py (whose
 command lines are in tools/cli.py)."""
 
+import itertools
 import os.path as osp
 
 import torch
@@ -107,6 +108,19 @@ def finish_distributed():
         dist.destroy_process_group()
 
 
+_RUNNERS = itertools.count()  # the Runners build_runner made in this process
+
+
+def own_experiment(cfg, config):
+    """Name the experiment after the config and its Runner's place in this process (MMEngine
+    appends the start time): its default, the config and the start second, repeats for two
+    Runners started in one second, and the second shares the first one's logger and
+    visualizer, logging into the first run's files. The same on every rank of a DDP run."""
+    if cfg.get('experiment_name') is None:
+        cfg.experiment_name = f'{osp.splitext(osp.basename(config))[0]}_{next(_RUNNERS)}'
+    return cfg
+
+
 def own_visualizer(cfg):
     """Drop the visualizer's fixed name (mmdet's and mmseg's bases set one): with it a second
     Runner in one process reuses the first one's visualizer and logs into its work dir; without
@@ -148,7 +162,7 @@ def build_runner(args, tool=None, splits=()):
         cfg.resume, cfg.load_from = True, None
     elif resume is not None:
         cfg.resume, cfg.load_from = True, resume
-    own_visualizer(cfg)
+    own_visualizer(own_experiment(cfg, args.config))
     if cfg.get('custom_hooks') is None:
         cfg.custom_hooks = []
     hooks = cfg.custom_hooks

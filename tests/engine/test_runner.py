@@ -303,10 +303,15 @@ def save_dir(runner):
     return os.path.realpath(backend._save_dir)
 
 
-def test_two_runners_in_one_process_log_into_their_own_work_dirs(tmp_path):
-    """mmdet's base names its visualizer: without own_visualizer the second Runner reuses the
-    first one's visualizer, and logs into the first run's work dir. The real Runner, with the
-    hook added."""
+def test_two_runners_in_one_process_log_into_their_own_work_dirs(tmp_path, monkeypatch):
+    """mmdet's base names its visualizer, and MMEngine's default name (the experiment's: the
+    config and the start second) repeats within a second (both started in the same second
+    here): the second Runner would reuse the first one's visualizer and logger, and log into
+    the first run's work dir. The real Runner, with the hook added."""
+    import time
+
+    real_strftime = time.strftime
+    monkeypatch.setattr(time, 'strftime', lambda f, *a: real_strftime(f, time.gmtime(0)))
     dirs = []
     for index in range(2):
         work_dir = str(tmp_path / f'run{index}')
@@ -316,9 +321,11 @@ def test_two_runners_in_one_process_log_into_their_own_work_dirs(tmp_path):
         )
         assert any(isinstance(hook, RNGStateHook) for hook in runner.hooks)
         runner.visualizer.add_scalars({'x': 1.0})  # creates the backend's save dir
-        dirs.append((os.path.realpath(work_dir), save_dir(runner)))
-    for work_dir, vis_dir in dirs:
-        assert vis_dir.startswith(work_dir + os.sep), (work_dir, vis_dir)
+        runner.logger.info('hello')
+        log = [h.baseFilename for h in runner.logger.handlers if hasattr(h, 'baseFilename')]
+        dirs.append((os.path.realpath(work_dir), save_dir(runner), *map(os.path.realpath, log)))
+    for work_dir, *files in dirs:
+        assert len(files) == 2 and all(f.startswith(work_dir + os.sep) for f in files), files
 
 
 def test_a_config_without_runner_type_goes_to_mmengines_runner(config, monkeypatch):
