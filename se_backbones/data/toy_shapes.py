@@ -23,6 +23,8 @@ import re
 
 import numpy as np
 
+from ..checks import is_int
+
 # cv2 (opencv-python, which mmcv installs, not a dependency of ours) is imported in the
 # functions that draw, so importing this module needs only what pyproject.toml declares.
 
@@ -217,7 +219,7 @@ def make_toy_shapes(root, num_train=400, num_val=100, size=128, seed=0, task='de
     """
     if task not in WRITERS:
         raise ValueError(f'make_toy_shapes: task must be one of {sorted(WRITERS)}, got {task!r}')
-    if isinstance(size, bool) or not isinstance(size, int) or size < MIN_SIZE:
+    if not is_int(size) or size < MIN_SIZE:
         raise ValueError(
             f'make_toy_shapes: size must be an int >= {MIN_SIZE} (a shape must show at least 30 '
             f'pixels), got {size!r}'
