@@ -137,11 +137,11 @@ def test_small_senet154_keeps_its_defaults_and_takes_overrides():
     assert model.eval()(torch.randn(1, 3, 75, 75))[3].shape == (1, 512, 2, 2)  # 38 -> 9
 
 
-@pytest.mark.parametrize('style', ['pytorch', 'caffe'])
-def test_senet_bottleneck_is_the_papers_block(style):
+@pytest.mark.parametrize('style, dilation', [('pytorch', 1), ('caffe', 1), ('pytorch', 2)])
+def test_senet_bottleneck_is_the_papers_block(style, dilation):
     """1x1 conv to 2 * planes, grouped 3x3 conv to 4 * planes with the stride (caffe style:
-    the 1x1 conv has it), 1x1 conv to 4 * planes, SE where asked (here after the 3x3 conv:
-    4 * planes wide); composed by hand."""
+    the 1x1 conv has it) and the dilation, 1x1 conv to 4 * planes, SE where asked (here after
+    the 3x3 conv: 4 * planes wide); composed by hand."""
     stride1, stride2 = (2, 1) if style == 'caffe' else (1, 2)
     downsample = torch.nn.Sequential(
         torch.nn.Conv2d(32, 64, 1, stride=2, bias=False), torch.nn.BatchNorm2d(64)
@@ -156,6 +156,7 @@ def test_senet_bottleneck_is_the_papers_block(style):
             se_cfg=dict(ratio=4),
             se_position='after_conv2',
             style=style,
+            dilation=dilation,
         )
     ).eval()
     shapes = {k: tuple(v.shape) for k, v in block.state_dict().items() if k.endswith('weight')}
@@ -171,7 +172,9 @@ def test_senet_bottleneck_is_the_papers_block(style):
     }
     x = torch.randn(2, 32, 8, 8)
     h = torch.relu(block.bn1(F.conv2d(x, block.conv1.weight, stride=stride1)))
-    h = F.conv2d(h, block.conv2.weight, stride=stride2, padding=1, groups=8)
+    h = F.conv2d(
+        h, block.conv2.weight, stride=stride2, padding=dilation, dilation=dilation, groups=8
+    )
     h = torch.relu(block.bn2(h))
     h = block.bn3(F.conv2d(block.se_layer(h), block.conv3.weight))
     with torch.no_grad():

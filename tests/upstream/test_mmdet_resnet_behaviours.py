@@ -181,3 +181,19 @@ def test_block_plugin_errors_are_both_types(plugins, toolkit_type):
         SEBottleneck(64, 16, plugins=plugins)
     assert isinstance(caught.value, toolkit_type)
     assert str(caught.value).startswith(f'{toolkit_type.__name__} at in_channels=64: ')
+
+
+class LongComplaint(torch.nn.Module):
+    """A plugin that refuses to build, with a long message over several lines."""
+
+    def __init__(self, in_channels):
+        raise ValueError('a plugin\n\n   that  does not fit:\n' + 'abcdefghij' * 30)
+
+
+def test_a_block_plugin_error_is_one_line_of_at_most_200_characters_of_the_reason():
+    with pytest.raises(PluginBuildError) as caught:
+        SEBottleneck(64, 16, plugins=[dict(cfg=dict(type=LongComplaint), position='after_conv3')])
+    reason = 'a plugin that does not fit: ' + 'abcdefghij' * 17 + 'ab'
+    assert len(reason) == 200
+    assert str(caught.value) == f'ValueError at in_channels=64: {reason}'
+    assert isinstance(caught.value, ValueError)
