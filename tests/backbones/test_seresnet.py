@@ -404,7 +404,28 @@ def test_timm_shorthand_is_the_timm_init_cfg():
 
 
 @pytest.mark.parametrize(
-    'stem_channels,widths', [(None, (8, 8, 16)), (24, (12, 12, 24)), ((8, 12, 20), (8, 12, 20))]
+    'kwargs,message',
+    [
+        (
+            dict(stem_channels=(8, 8, 16)),
+            'SEResNet: stem_channels must be one positive int (3 only with deep_stem=True), '
+            'got (8, 8, 16)',
+        ),
+        (
+            dict(deep_stem=True, stem_channels=1),
+            'SEResNet: stem_channels must be at least 2 with deep_stem=True, got 1',
+        ),
+    ],
+)
+def test_stem_widths_refusals(kwargs, message):
+    with pytest.raises(ValueError) as error:
+        SEResNet(18, **kwargs)
+    assert str(error.value) == message
+
+
+@pytest.mark.parametrize(
+    'stem_channels,widths',
+    [(None, (8, 8, 16)), (24, (12, 12, 24)), ((8, 12, 20), (8, 12, 20)), (2, (1, 1, 2))],
 )
 def test_deep_stem_widths_and_strides(stem_channels, widths):
     """The deep stem: three 3x3 conv-BN-ReLU of the given widths (one width c: c // 2, c // 2,
