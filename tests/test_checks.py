@@ -94,6 +94,13 @@ BAD = [
     (SEResNet, dict(depth=50, se_cfg=dict(ratio=8)), ValueError, 'se_cfg', "free of 'ratio'"),
     (
         SEResNet,
+        dict(depth=50, se_cfg=dict(channels=64)),
+        ValueError,
+        'se_cfg',
+        "free of 'channels' \\(it comes from the block width and se_ratio\\)",
+    ),
+    (
+        SEResNet,
         dict(depth=50, se_cfg=dict(act_cfg=dict(type='Sigmoidd'))),
         ValueError,
         r'act_cfg\[0\]',
