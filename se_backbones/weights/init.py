@@ -1,7 +1,9 @@
 import logging
+import os
 import re
 
 from mmengine.logging import print_log
+from mmengine.model.weight_init import PretrainedInit
 
 from ..checks import check_bool, check_known_args, fail
 from ..registry import WEIGHT_INITIALIZERS
@@ -170,6 +172,42 @@ def is_timm_init(cfg):
     )
 
 
+# timm's SE and ECA keys (its legacy SENet's: se_module), which no key of ours matches
+_TIMM_SE_KEY = re.compile(r'(?:^|\.)layer\d+\.\d+\.(?:se|se_module)\.(?:fc[12]|conv)\.')
+
+
+def refuse_timm_files(owner, cfgs):
+    """Refuse a local timm file given to MMEngine's ``Pretrained`` (also as ``pretrained=``),
+    as one ValueError naming :class:`TimmPretrained`: MMEngine loads a checkpoint by our key
+    names, so it would load the file's non-SE tensors, leave every SE layer at its init and only
+    log the rest as unexpected. A file this cannot read, or one under a ``prefix``, is left to
+    MMEngine (which reports what it cannot read).
+
+    Example:
+        >>> refuse_timm_files('SEResNet', [dict(type='Pretrained', checkpoint='no_such.pth')])
+    """
+    for cfg in cfgs:
+        if not isinstance(cfg, dict) or cfg.get('type') not in ('Pretrained', PretrainedInit):
+            continue
+        path = cfg.get('checkpoint')
+        if cfg.get('prefix') or not isinstance(path, str) or not os.path.isfile(path):
+            continue
+        try:
+            keys = [k for k in load_state_dict_file(path) if _TIMM_SE_KEY.search(k)]
+        except (OSError, ValueError):
+            continue
+        if keys:
+            more = f' and {len(keys) - 1} more' if len(keys) > 1 else ''
+            fail(
+                owner,
+                "a Pretrained checkpoint (pretrained='<file>')",
+                path,
+                f"in this backbone's keys, not timm's ({keys[0]}{more} would not load); load a "
+                f"timm file with init_cfg=dict(type='se_backbones.TimmPretrained', "
+                f"model_name='<its timm name>', checkpoint={path!r})",
+            )
+
+
 def init_weights_then_timm(module, init_weights):
     """Run MMEngine's ``init_weights`` (the bound ``init_weights`` of the module's parent
     class) for ``module``, then load the ``TimmPretrained`` entries of its ``init_cfg``.
@@ -182,6 +220,7 @@ def init_weights_then_timm(module, init_weights):
     changes nothing.
     """
     cfgs = module.init_cfg if isinstance(module.init_cfg, list) else [module.init_cfg]
+    refuse_timm_files(type(module).__name__, cfgs)
     timm_cfgs = [cfg for cfg in cfgs if is_timm_init(cfg)]
     if not timm_cfgs:
         return init_weights()

@@ -540,3 +540,79 @@ def test_strict_false_also_skips_what_does_not_convert(timm_seresnet18, tmp_path
     assert warnings[1].startswith(
         'TimmPretrained: seresnet18 does not fit the backbone: 1 missing keys: layer4.1.bn2.bias'
     )
+
+
+TIMM_FILE_REFUSAL = (
+    "SEResNet: a Pretrained checkpoint (pretrained='<file>') must be in this backbone's keys, "
+    "not timm's (layer1.0.se.fc1.weight and 31 more would not load); load a timm file with "
+    "init_cfg=dict(type='se_backbones.TimmPretrained', model_name='<its timm name>', "
+    "checkpoint='{path}'), got '{path}'"
+)
+
+
+@pytest.mark.parametrize(
+    'given',
+    [
+        lambda path: dict(pretrained=path),
+        lambda path: dict(init_cfg=dict(type='Pretrained', checkpoint=path)),
+        lambda path: dict(
+            init_cfg=[
+                dict(type='Kaiming', layer='Conv2d'),
+                dict(type='Pretrained', checkpoint=path),
+            ]
+        ),
+    ],
+    ids=['pretrained', 'init_cfg', 'init_cfg-list'],
+)
+def test_a_timm_file_given_to_mmengines_pretrained_is_refused_naming_timm_pretrained(
+    timm_seresnet18, given
+):
+    """MMEngine would load its non-SE tensors by name and leave every SE layer at its init
+    (only logging the 32 SE tensors as unexpected); refused before any weight changes."""
+    _, path = timm_seresnet18
+    model = build_in_mmdet(**given(path))
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    with pytest.raises(ValueError) as error:
+        model.init_weights()
+    assert str(error.value) == TIMM_FILE_REFUSAL.format(path=path)
+    assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
+
+
+def test_a_legacy_senet_or_eca_timm_file_is_refused_too(tmp_path):
+    for name, key in (('legacy_seresnet18', 'se_module.fc1'), ('ecaresnet26t', 'se.conv')):
+        path = str(tmp_path / f'{name}.pth')
+        torch.save(timm.create_model(name, pretrained=False).state_dict(), path)
+        with pytest.raises(ValueError, match=rf"not timm's \(layer1\.0\.{key}\.weight and "):
+            SEResNet(18, pretrained=path).init_weights()
+
+
+def test_our_keys_and_plain_resnet_keys_load_through_pretrained(timm_seresnet18, tmp_path):
+    """A converted file loads through ``pretrained=`` (the timm model's features); so does a
+    timm file without SE keys (timm's plain ResNet, into a backbone with SE off)."""
+    theirs, _ = timm_seresnet18
+    ours = str(tmp_path / 'ours.pth')
+    torch.save(convert_timm_state_dict('seresnet18', theirs.state_dict()), ours)
+    model = build_in_mmdet(pretrained=ours)
+    model.init_weights()
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        assert max_rel_diff(model.eval()(x), timm_stage_features(theirs, x)) < 1e-5
+    plain = randomize_(timm.create_model('resnet18', pretrained=False))
+    torch.save(plain.state_dict(), ours)
+    model = SEResNet(18, stage_with_se=(False,) * 4, pretrained=ours)
+    model.init_weights()
+    assert torch.equal(model.layer4[1].conv2.weight, plain.layer4[1].conv2.weight)
+
+
+def test_what_is_not_a_local_timm_file_is_left_to_mmengine(timm_seresnet18, tmp_path):
+    """Under a prefix (a whole model's checkpoint), or a file our reader refuses: MMEngine
+    reads it and says what it thinks of it."""
+    _, path = timm_seresnet18
+    model = SEResNet(18, init_cfg=dict(type='Pretrained', checkpoint=path, prefix='backbone.'))
+    with pytest.raises(AssertionError, match='backbone.'):  # MMEngine: no such prefix
+        model.init_weights()
+    garbage = tmp_path / 'garbage.pth'
+    garbage.write_bytes(b'not a checkpoint')
+    with pytest.raises(Exception) as error:
+        SEResNet(18, pretrained=str(garbage)).init_weights()
+    assert 'SEResNet' not in str(error.value) and not isinstance(error.value, ValueError)
