@@ -172,3 +172,50 @@ def test_the_variant_table_rounds_the_gflops_as_counted(capsys, monkeypatch):
         MODELS._module_dict.pop('SummaryTestConv')
     assert (rows[-1]['params'], rows[-1]['flops']) == (608, 1_500_000)
     assert capsys.readouterr().out.splitlines()[-1] == '| conv | 0.001 | +0 | 0.002 | - |'
+
+
+def test_the_comparison_lines_of_small_backbones_pair_them_and_round_as_counted(
+    capsys, monkeypatch
+):
+    """Four models of 1x1/5x5 convs (no bias) on a 50x50 input, and spare parameters, chosen at
+    the roundings: 'a' has 1,500 parameters (0.0015 M, printed 0.002) and 1,500,000 FLOPs
+    (0.002 G); 'a+' adds a 1x1 conv 3 -> 60 (180 parameters, 3 * 60 * 2500 = 450,000 FLOPs,
+    printed 0.5 M) and 1,320 spare parameters: 1,500 more in all (0.002 M). Each plain model is
+    compared with the one after it."""
+    import torch
+    from mmdet.registry import MODELS
+
+    import tools.summary as summary
+
+    class Net(torch.nn.Module):
+        def __init__(self, branches, spare):
+            super().__init__()
+            self.convs = torch.nn.ModuleList(
+                torch.nn.Conv2d(3, c, k, padding=k // 2, bias=False) for c, k in branches
+            )
+            self.spare = torch.nn.Parameter(torch.zeros(spare))
+
+        def forward(self, x):
+            return [conv(x) for conv in self.convs]
+
+    MODELS.register_module(name='SummaryTestNet', module=Net)
+    try:
+        monkeypatch.setattr(
+            summary,
+            'CONFIG',
+            "models = {'a': dict(type='SummaryTestNet', branches=[(8, 5)], spare=900),"
+            " 'a+': dict(type='SummaryTestNet', branches=[(8, 5), (60, 1)], spare=2220),"
+            " 'b': dict(type='SummaryTestNet', branches=[(4, 1)], spare=0),"
+            " 'b+': dict(type='SummaryTestNet', branches=[(4, 1), (4, 1)], spare=4)}",
+        )
+        main(['--input-size', '50'])
+    finally:
+        MODELS._module_dict.pop('SummaryTestNet')
+    assert capsys.readouterr().out.splitlines()[2:] == [
+        '| a | tests.tools.test_summary.Net | 0.002 | 0.002 | 8x50x50 |',
+        '| a+ | tests.tools.test_summary.Net | 0.003 | 0.002 | 8x50x50 60x50x50 |',
+        '| b | tests.tools.test_summary.Net | 0.000 | 0.000 | 4x50x50 |',
+        '| b+ | tests.tools.test_summary.Net | 0.000 | 0.000 | 4x50x50 4x50x50 |',
+        'a+ vs a: +0.002M params (+100.0%), +0.5M FLOPs (+30.00%)',
+        'b+ vs b: +0.000M params (+133.3%), +0.0M FLOPs (+100.00%)',
+    ]
