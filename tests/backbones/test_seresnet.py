@@ -403,6 +403,37 @@ def test_timm_shorthand_is_the_timm_init_cfg():
     assert str(error.value) == 'SEResNet: set pretrained or init_cfg, not both'
 
 
+ATTENTION_TYPE = (
+    "SEResNet: se_cfg['type'] must be a ChannelAttention subclass registered in se_backbones.MODELS"
+)
+
+
+@pytest.mark.parametrize(
+    'name,message,also',
+    [
+        (
+            'SELayr',
+            f"{ATTENTION_TYPE} (se_backbones: no model 'SELayr'; did you mean "
+            "se_backbones.SELayer?), got 'SELayr'",
+            KeyError,
+        ),
+        (
+            'ReLU',
+            f'{ATTENTION_TYPE}: SELayer, ECALayer or one of your own (docs/extending.md), '
+            "got 'ReLU'",
+            ValueError,
+        ),
+    ],
+)
+def test_attention_type_refusals(name, message, also):
+    """A close miss gets the registry's "did you mean" (and is also the KeyError the registry
+    raises); a registered type that is no attention layer names the ones there are."""
+    with pytest.raises(ValueError) as error:
+        SEResNet(18, se_cfg=dict(type=name))
+    assert str(error.value) == message
+    assert isinstance(error.value, also)
+
+
 @pytest.mark.parametrize(
     'kwargs,message',
     [
