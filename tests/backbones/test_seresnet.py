@@ -10,6 +10,7 @@ from mmseg.models.backbones import ResNetV1c
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from se_backbones import SEResNet, SEResNeXt
+from se_backbones.layers import ChannelAttention
 from tests.helpers import assert_same_outputs, num_params, randomize_
 
 NO_SE = (False, False, False, False)
@@ -432,6 +433,36 @@ def test_attention_type_refusals(name, message, also):
         SEResNet(18, se_cfg=dict(type=name))
     assert str(error.value) == message
     assert isinstance(error.value, also)
+
+
+class Loose(ChannelAttention):
+    """An attention that takes anything (*args, **kwargs) but names one argument of its own."""
+
+    def __init__(self, channels, *args, width=1, **kwargs):
+        super().__init__()
+
+
+@pytest.mark.parametrize(
+    'se_cfg,message',
+    [
+        (
+            dict(foo=1),
+            "SEResNet: se_cfg of SELayer: unknown argument 'foo'; allowed: act_cfg, bias, "
+            'conv_cfg, divisor, gate, init_cfg, squeeze, squeeze_channels',
+        ),
+        (
+            dict(type=Loose, widht=2),
+            "SEResNet: se_cfg of Loose: unknown argument 'widht' (did you mean 'width'?); "
+            'allowed: width',
+        ),
+    ],
+)
+def test_unknown_attention_arguments_list_what_the_type_takes(se_cfg, message):
+    """Its constructor's named arguments, but those the backbone fills (``channels``, and
+    ``ratio`` from ``se_ratio``) and the catch-alls: those are not for ``se_cfg``."""
+    with pytest.raises(TypeError) as error:
+        SEResNet(18, se_cfg=se_cfg)
+    assert str(error.value) == message
 
 
 @pytest.mark.parametrize(
