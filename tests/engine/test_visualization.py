@@ -126,6 +126,8 @@ def test_curves_show_each_loss_and_each_metric_in_0_1(tmp_path, figures, capsys)
     )
     assert metric.get_ylim() == (0, 1)
     assert cv2.imread(out).shape == (400, 1000, 3)
+    left, right = loss.get_position(), metric.get_position()  # side by side, loss first
+    assert left.x1 < right.x0 and abs(left.y0 - right.y0) < 0.02 and left.height > 0.6
 
 
 def test_an_empty_panel_says_so(tmp_path, figures, capsys):
@@ -210,6 +212,46 @@ def test_legend_strip_has_a_line_per_kind_and_each_class_colour():
     assert colour_at(strip, 0, 0) == WHITE and colour_at(strip, strip.shape[1] - 1, 65) == WHITE
 
 
+def test_legend_strip_drawn_by_hand():
+    """Rows 20 px apart from y = 6, each from x = 6: a 22x11 swatch (the colour over a black
+    outline 2 px wider; ground truth 1 px white, each class 2 px of its colour), 8 px, then the
+    text in dark grey (30), anti-aliased, on its baseline 13 px below the row's top; 14 px to
+    the next item. Here the classes' row is the widest."""
+    classes = ('circle', 'square', 'triangle')
+    palette = [(220, 20, 60), (0, 130, 200), (60, 180, 75)]
+    font, ink = cv2.FONT_HERSHEY_SIMPLEX, (30, 30, 30)
+    items = [
+        [('ground truth', WHITE, 1)],
+        [(f'predicted {name}', bgr(rgb), 2) for name, rgb in zip(classes, palette, strict=True)],
+        [('labels: class and score; predictions shown if score >= 0.25', None, 0)],
+    ]
+    advance = [
+        [(30 if c else 0) + cv2.getTextSize(t, font, 0.4, 1)[0][0] + 14 for t, c, _ in line]
+        for line in items
+    ]
+    width = max(sum(line) for line in advance) + 6
+    assert width == sum(advance[1]) + 6
+    expected = np.full((66, width, 3), 255, np.uint8)
+    for row, line in enumerate(items):
+        x, top = 6, 6 + 20 * row
+        for (text, colour, thickness), step in zip(line, advance[row], strict=True):
+            if colour:
+                cv2.rectangle(expected, (x, top + 2), (x + 22, top + 13), BLACK, thickness + 2)
+                cv2.rectangle(expected, (x, top + 2), (x + 22, top + 13), colour, thickness)
+            cv2.putText(
+                expected,
+                text,
+                (x + (30 if colour else 0), top + 13),
+                font,
+                0.4,
+                ink,
+                1,
+                cv2.LINE_AA,
+            )
+            x += step
+    assert np.array_equal(legend_strip(classes, palette, 0.25), expected)
+
+
 def test_stack_padded_pads_with_white_on_the_right():
     narrow = np.zeros((2, 3, 3), np.uint8)
     wide = np.full((4, 5, 3), 7, np.uint8)
@@ -264,18 +306,25 @@ def write_config(path, **cfg):
     return str(path)
 
 
+# grey stripes of 1 and 2 px: a 2x resize other than nearest (blending) changes them
+PATTERN = np.full((40, 60, 3), 128, np.uint8)
+PATTERN[:, ::3] = 90
+PATTERN[1::2, :] += 20
+GRID = PATTERN.repeat(2, axis=0).repeat(2, axis=1)  # each pixel as a 2x2 block
+
+
 @pytest.fixture
 def detection(tmp_path, monkeypatch):
-    """9 grey 60x40 images in a COCO set (one ground-truth box on the first), its config, a
-    checkpoint file; mmdet's inference stood in: on the first image a 'square' at 0.9 and a
-    'circle' at 0.3, on the others a circle at 0.01."""
+    """9 60x40 images of PATTERN in a COCO set (one ground-truth box on the first), its config,
+    a checkpoint file; mmdet's inference stood in: on the first image a 'circle' at 0.3, then a
+    'square' at 0.9, on the others a circle at 0.01."""
     import mmdet.apis
 
     root = tmp_path / 'data'
     (root / 'img').mkdir(parents=True)
     images = [dict(id=i, file_name=f'{i}.png', width=60, height=40) for i in range(9)]
     for info in images:
-        cv2.imwrite(str(root / 'img' / info['file_name']), np.full((40, 60, 3), 128, np.uint8))
+        cv2.imwrite(str(root / 'img' / info['file_name']), PATTERN)
     annotations = [dict(id=1, image_id=0, bbox=[2, 3, 10, 8], category_id=0)]
     (root / 'ann.json').write_text(json.dumps(dict(images=images, annotations=annotations)))
     config = write_config(
@@ -286,7 +335,7 @@ def detection(tmp_path, monkeypatch):
         ),
     )
     predictions = {f'{i}.png': [([0, 0, 9, 9], 0, 0.01)] for i in range(9)}
-    predictions['0.png'] = [([20, 5, 35, 25], 1, 0.9), ([40, 30, 55, 38], 0, 0.3)]
+    predictions['0.png'] = [([40, 30, 55, 38], 0, 0.3), ([20, 5, 35, 25], 1, 0.9)]
     inference = Inference(predictions, dict(classes=CLASSES, palette=PALETTE))
     monkeypatch.setattr(mmdet.apis, 'init_detector', inference.init)
     monkeypatch.setattr(mmdet.apis, 'inference_detector', inference.detect)
@@ -306,11 +355,11 @@ def drawn_by_hand(circle):
     """The first image at 2x, drawn with cv2 itself: the ground truth (2, 3, 10, 8) white over
     black; the square (20, 5, 35, 25) and, if shown, the circle (40, 30, 55, 38), 2 px of their
     colours over black, labelled with class and score above (at least 10 px from the top)."""
-    tile = np.full((80, 120, 3), 128, np.uint8)
+    tile = GRID.copy()
     cv2.rectangle(tile, (4, 6), (24, 22), BLACK, 3)
     cv2.rectangle(tile, (4, 6), (24, 22), WHITE, 1)
-    shown = [((40, 10), (70, 50), PALETTE[1], 'square 0.90', (40, 10))]
-    shown += [((80, 60), (110, 76), PALETTE[0], 'circle 0.30', (80, 56))] * circle
+    shown = [((80, 60), (110, 76), PALETTE[0], 'circle 0.30', (80, 56))] * circle
+    shown += [((40, 10), (70, 50), PALETTE[1], 'square 0.90', (40, 10))]
     font = cv2.FONT_HERSHEY_SIMPLEX
     for p0, p1, rgb, text, origin in shown:
         cv2.rectangle(tile, p0, p1, BLACK, 4)
@@ -338,7 +387,7 @@ def test_predictions_png_of_a_detector(detection, tmp_path, score_thr, circle_sh
     grid = picture[LEGEND:]
     assert np.array_equal(grid[:80, :120], drawn_by_hand(circle_shown))
     tiles = [grid[r : r + 80, c : c + 120] for r in (0, 80) for c in (0, 120, 240, 360)]
-    assert all((tile == 128).all() for tile in tiles[1:5])  # nothing shown at 0.01
+    assert all((tile == GRID).all() for tile in tiles[1:5])  # nothing shown at 0.01
     assert all((tile == 255).all() for tile in tiles[5:])  # the last row's blank tiles
     legend = picture[:LEGEND]
     assert all((legend == bgr(rgb)).all(axis=2).any() for rgb in PALETTE)  # its class colours
