@@ -296,6 +296,20 @@ def test_own_visualizer_drops_the_fixed_name():
     bare = Config(dict(model=dict(type='X')))
     assert own_visualizer(bare) is bare
     assert bare.model == dict(type='X') and 'visualizer' not in bare
+    unnamed = Config(dict(visualizer=dict(type='Visualizer')))
+    assert own_visualizer(unnamed).visualizer == dict(type='Visualizer')
+
+
+def test_each_runner_gets_an_experiment_named_after_the_config_and_its_place(config):
+    """``<config name>_<n>``, n counting the Runners built in this process (MMEngine appends
+    the start time); a config's own ``experiment_name`` is kept."""
+    first = build_runner(args(config)).cfg.experiment_name
+    name, number = first.rsplit('_', 1)
+    assert name == 'my_config'
+    assert build_runner(args(config)).cfg.experiment_name == f'my_config_{int(number) + 1}'
+    with open(config, 'a') as f:
+        f.write("experiment_name = 'mine'\n")
+    assert build_runner(args(config)).cfg.experiment_name == 'mine'
 
 
 def save_dir(runner):
