@@ -60,6 +60,20 @@ def test_read_scalars_over_resumed_runs(tmp_path):
     ]
 
 
+def test_a_val_row_keeps_its_own_step_and_one_before_any_training_is_at_0(tmp_path):
+    write_runs(
+        tmp_path,
+        {
+            '20260101_000000': [
+                {'step': 0, 'mIoU': 10.0},  # before any training row: iteration 0
+                {'step': 4, 'loss': 1.0},
+                {'step': 7, 'mIoU': 20.0},  # its own step, not the last training one
+            ]
+        },
+    )
+    assert read_scalars(str(tmp_path))[1] == [{'step': 0, 'mIoU': 10.0}, {'step': 7, 'mIoU': 20.0}]
+
+
 def test_no_log_is_named(tmp_path):
     with pytest.raises(FileNotFoundError) as error:
         read_scalars(str(tmp_path))
@@ -128,6 +142,30 @@ def test_curves_show_each_loss_and_each_metric_in_0_1(tmp_path, figures, capsys)
     assert cv2.imread(out).shape == (400, 1000, 3)
     left, right = loss.get_position(), metric.get_position()  # side by side, loss first
     assert left.x1 < right.x0 and abs(left.y0 - right.y0) < 0.02 and left.height > 0.6
+
+
+LOSSES = [
+    'loss',
+    'loss_rpn_cls',
+    'loss_rpn_bbox',
+    'loss_cls',
+    'loss_bbox',
+    'loss_mask',
+    'decode.loss_ce',
+    'aux.loss_ce',
+]
+
+
+def test_curves_show_the_losses_of_mmdet_and_mmseg_at_100_dpi_whatever_the_rc(tmp_path, figures):
+    """Faster/Mask R-CNN's (RPN, box, mask) and mmseg's (decode, auxiliary head) losses, in
+    that order; the picture is 1000x400 under a user's own dpi settings too."""
+    row = {'step': 1, 'ignored_loss': 9.0, **{key: float(i) for i, key in enumerate(LOSSES)}}
+    write_runs(tmp_path, {'20260101_000000': [row]})
+    out = str(tmp_path / 'curves.png')
+    with matplotlib.rc_context({'figure.dpi': 50, 'savefig.dpi': 50}):
+        assert plot_curves(str(tmp_path), out) == LOSSES
+    assert [label for label, *_ in lines(figures[0].axes[0])] == LOSSES
+    assert cv2.imread(out).shape == (400, 1000, 3)
 
 
 def test_an_empty_panel_says_so(tmp_path, figures, capsys):
