@@ -257,6 +257,10 @@ OWN = '; generate this toy set with: python -m se_backbones.data.toy_shapes '
             '/w/toy_shapes_runs/toy_shapes/annotations/instances_train.json',
             OWN + '/w/toy_shapes_runs/toy_shapes',
         ),
+        (  # the same name twice: the last one is the set's
+            '/w/toy_shapes/copy/toy_shapes/annotations/instances_val.json',
+            OWN + '/w/toy_shapes/copy/toy_shapes',
+        ),
         (
             '/w/toy_shapes/old/toy_shapes_seg/img_dir',
             OWN + '/w/toy_shapes/old/toy_shapes_seg --task seg',
