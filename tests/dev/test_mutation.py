@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import tomllib
+import types
 
 import pytest
 
@@ -126,3 +127,19 @@ def test_a_changed_module_drops_mutmuts_test_map(mutation, tmp_path):
     (tmp_path / 'source.sha256').write_text('0' * 64)  # the module changed since
     assert not run()
     assert run()
+
+
+def test_report_runs_nothing_and_tables_the_kept_results(mutation, tmp_path, monkeypatch, capsys):
+    """``--report``: the table of what earlier runs kept; a module never run fails it."""
+    monkeypatch.setattr(mutation, 'RUNS', str(tmp_path))
+    monkeypatch.setattr(mutation, 'status', {1: 'killed', 0: 'survived'}.get)
+    monkeypatch.setattr(mutation, 'documented_equivalents', lambda: {'m.x_f__mutmut_2'})
+    monkeypatch.setattr(mutation, 'MODULES', {'se_backbones/m.py': [], 'se_backbones/n.py': []})
+    meta = tmp_path / 'se_backbones.m' / 'mutants' / 'se_backbones' / 'm.py.meta'
+    meta.parent.mkdir(parents=True)
+    meta.write_text('{"exit_code_by_key": {"m.x_f__mutmut_1": 1, "m.x_f__mutmut_2": 0}}')
+    monkeypatch.setattr(mutation.subprocess, 'Popen', None)  # nothing may run
+    monkeypatch.setitem(sys.modules, 'mutmut', types.ModuleType('mutmut'))  # CI has none
+    assert mutation.main(['se_backbones/m.py', '--report', '--markdown']) == 0
+    assert '| se_backbones/m.py | 2 | 1 | 1 | 0 | 0 | 0 | 0.0 min |' in capsys.readouterr().out
+    assert mutation.main(['--all', '--report']) == 1  # n.py: not run
