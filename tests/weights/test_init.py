@@ -11,6 +11,7 @@ from mmengine.registry import DefaultScope
 
 from se_backbones import SEResNet, backbone_cfg_from_timm, convert_timm_state_dict
 from se_backbones.weights.equivalence import max_rel_diff, randomize_, timm_stage_features
+from se_backbones.weights.init import refuse_timm_files
 
 
 @pytest.fixture(scope='module')
@@ -602,6 +603,37 @@ def test_our_keys_and_plain_resnet_keys_load_through_pretrained(timm_seresnet18,
     model = SEResNet(18, stage_with_se=(False,) * 4, pretrained=ours)
     model.init_weights()
     assert torch.equal(model.layer4[1].conv2.weight, plain.layer4[1].conv2.weight)
+
+
+@pytest.mark.parametrize('count, named', [(1, ''), (2, ' and 1 more')])
+def test_the_refusal_counts_the_se_keys(timm_seresnet18, tmp_path, count, named):
+    theirs, _ = timm_seresnet18
+    se_keys = [k for k in theirs.state_dict() if '.se.' in k][:count]
+    path = str(tmp_path / 'few.pth')
+    torch.save(
+        {k: v for k, v in theirs.state_dict().items() if '.se.' not in k or k in se_keys}, path
+    )
+    with pytest.raises(ValueError, match=re.escape(f'({se_keys[0]}{named} would not load)')):
+        SEResNet(18, pretrained=path).init_weights()
+
+
+def test_each_pretrained_entry_is_looked_at(timm_seresnet18, tmp_path):
+    """A timm file is refused after entries left to MMEngine: another initializer, a file under
+    a prefix, one that is not there, one our reader refuses."""
+    _, path = timm_seresnet18
+    garbage = tmp_path / 'garbage.pth'
+    garbage.write_bytes(b'not a checkpoint')
+    before = [
+        dict(type='Kaiming', layer='Conv2d'),
+        dict(type='Pretrained', checkpoint=path, prefix='backbone.'),
+        dict(type='Pretrained', checkpoint=str(tmp_path / 'not_there.pth')),
+        dict(type='Pretrained', checkpoint=str(garbage)),
+    ]
+    for entry in before:
+        with pytest.raises(ValueError, match="not timm's"):
+            refuse_timm_files('SEResNet', [entry, dict(type='Pretrained', checkpoint=path)])
+        assert refuse_timm_files('SEResNet', [entry]) is None
+    assert refuse_timm_files('SEResNet', [dict(type='Pretrained', checkpoint=None)]) is None
 
 
 def test_what_is_not_a_local_timm_file_is_left_to_mmengine(timm_seresnet18, tmp_path):
