@@ -207,6 +207,21 @@ MODULES = {
         '-k',
         'small_backbones or rounds_the_gflops or (help_is_the_docstring and summary)',
     ],
+    # the tables, ratios, extras and JSON from a stand-in of dev.measure with chosen times (a
+    # second); not test_benchmark.py's real measurements (minutes)
+    'tools/benchmark.py': [
+        'tests/tools/test_benchmark_tables.py',
+        f'tests/tools/test_cli.py::{HELP}',
+        '-k',
+        'not help_is_the_docstring or benchmark',
+    ],
+    # the command line with plot_run stood in (the pictures are visualization.py's)
+    'tools/plot_results.py': [
+        'tests/tools/test_plot_results.py',
+        f'tests/tools/test_cli.py::{HELP}',
+        '-k',
+        'command_line or missing_input or (help_is_the_docstring and plot_results)',
+    ],
     'tools/train.py': [*RUN_TESTS, '-k', IN_PROCESS_RUN_ARGS],
     'tools/test.py': [*RUN_TESTS, '-k', IN_PROCESS_RUN_ARGS],
     'tools/make_se_config.py': [*CLI_TESTS, '-k', NOT_SUBPROCESS],

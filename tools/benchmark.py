@@ -71,7 +71,7 @@ def parse_args(argv):
         '--device', default='cpu', choices=['cpu', 'cuda'], help='where the models run'
     )
     parser.add_argument(
-        '--amp', choices=['bf16', 'fp16'], help='autocast to this dtype (default: float32)'
+        '--amp', choices=['bf16', 'fp16'], help='autocast to this dtype (None: float32)'
     )
     parser.add_argument('--batch', type=int, default=4, help='images per step')
     parser.add_argument(
@@ -92,8 +92,7 @@ def parse_args(argv):
         metavar='MODE',
         help='modes to measure, in one table: '
         + ', '.join(MODE_NAMES)
-        + ' (-cl: channels_last; compile: '
-        'torch.compile, inductor). Default: eager',
+        + ' (-cl: channels_last; compile: torch.compile, inductor)',
     )
     parser.add_argument(
         '--models',

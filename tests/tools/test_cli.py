@@ -289,6 +289,45 @@ RUNNER_HELP = (
                 '--json JSON also write the rows to this JSON file (default: None)',
             ),
         ),
+        (
+            'benchmark',
+            (
+                '--device {cpu,cuda} where the models run (default: cpu)',
+                '--amp {bf16,fp16} autocast to this dtype (None: float32) (default: None)',
+                '--batch BATCH images per step (default: 4)',
+                '--size SIZE input size: one number (square) or HxW, e.g. 800x1216 (default: 224)',
+                '--threads THREADS torch CPU threads (default: 2)',
+                '--rounds ROUNDS interleaved rounds (every model once per round) (default: 5)',
+                '--modes MODE [MODE ...] modes to measure, in one table: eager, eager-cl, '
+                'compile, compile-cl (-cl: channels_last; compile: torch.compile, inductor) '
+                "(default: ['eager'])",
+                '--models MODEL [MODEL ...] models to compare: ours-se-r50, timm-seresnet50, '
+                'mmpretrain-seresnet50, mmdet-resnet50, ours-se-off-r50, ours-se-r18, '
+                'mmdet-resnet18, ours-se-x50, timm-seresnext50-32x4d, '
+                'mmpretrain-seresnext50-32x4d, mmdet-resnext50-32x4d (ours-se-off-r50: ours '
+                'with SE off in every stage, i.e. a plain ResNet-50) (default: '
+                "['ours-se-r50', 'timm-seresnet50', 'mmpretrain-seresnet50', 'mmdet-resnet50', "
+                "'ours-se-x50', 'timm-seresnext50-32x4d', 'mmpretrain-seresnext50-32x4d', "
+                "'mmdet-resnext50-32x4d'])",
+                '--detector-size DETECTOR_SIZE also time Faster R-CNN SE-R50 vs R50 inference '
+                'on one image of this size (e.g. 512); 0: no (default: 0)',
+                '--detector-train also time a Faster R-CNN FPN train step, SE-R50 vs R50 (the '
+                'toy configs, batch 4 of 128x128, the same weights but for SE) (default: False)',
+                '--profile profile ours vs the plain ResNet per operator (eager) (default: False)',
+                "--kernels list inductor's kernels for one SE and one plain bottleneck "
+                '(default: False)',
+                '--json JSON also write the results to this JSON file (default: None)',
+            ),
+        ),
+        (
+            'plot_results',
+            (
+                'work_dir the work dir of a run (tools/train.py or the demo)',
+                '--config CONFIG default: the config file saved in WORK_DIR (default: None)',
+                '--checkpoint CHECKPOINT default: WORK_DIR/last_checkpoint (default: None)',
+                '--num-images NUM_IMAGES val images in predictions.png (default: 8)',
+            ),
+        ),
     ],
 )
 def test_help_is_the_docstring_and_each_options_help(tool, texts, capsys, monkeypatch):
@@ -296,6 +335,7 @@ def test_help_is_the_docstring_and_each_options_help(tool, texts, capsys, monkey
     option's help and default, word for word."""
     module = importlib.import_module(f'tools.{tool}')
     monkeypatch.setattr(sys, 'argv', [os.path.join('tools', f'{tool}.py')])  # argparse's prog
+    monkeypatch.setenv('COLUMNS', '1000')  # no line breaks in hyphenated names
     with pytest.raises(SystemExit) as exit:
         (getattr(module, 'parse_args', None) or module.main)(['--help'])
     out, err = capsys.readouterr()

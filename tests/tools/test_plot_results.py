@@ -62,3 +62,41 @@ def test_empty_series_are_skipped_and_said(tmp_path, capsys, rows, missing):
     ] == missing
     assert len(plotted) == sum(len(row) - 1 - ('lr' in row) for row in rows)
     assert os.path.getsize(tmp_path / 'curves.png') > 1000
+
+
+@pytest.fixture
+def plotted(monkeypatch):
+    """The calls plot_run receives (stood in: the pictures are test_visualization's)."""
+    import se_backbones.engine.visualization as visualization
+
+    calls = []
+    monkeypatch.setattr(visualization, 'plot_run', lambda *args: calls.append(args) or 'drawn')
+    return calls
+
+
+def test_the_command_line_passes_the_run_and_its_options(tmp_path, plotted):
+    config, checkpoint = tmp_path / 'c.py', tmp_path / 'iter_3.pth'
+    config.write_text('')
+    checkpoint.write_text('')
+    assert plot_results([str(tmp_path)]) == 'drawn'
+    options = ['--config', str(config), '--checkpoint', str(checkpoint), '--num-images', '3']
+    plot_results([str(tmp_path), *options])
+    assert plotted == [
+        (str(tmp_path), None, None, 8),
+        (str(tmp_path), str(config), str(checkpoint), 3),
+    ]
+
+
+@pytest.mark.parametrize(
+    'argv, message',
+    [
+        (['nowhere'], "work dir 'nowhere' does not exist"),
+        (['.', '--config', 'no.py'], "--config 'no.py' does not exist"),
+        (['.', '--checkpoint', 'no.pth'], "--checkpoint 'no.pth' does not exist"),
+    ],
+)
+def test_a_missing_input_ends_with_one_line(argv, message, plotted, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        plot_results(argv)
+    assert exit_.value.code == 2 and not plotted
+    assert capsys.readouterr().err == f'plot_results.py: error: {message}\n'

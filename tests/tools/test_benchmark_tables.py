@@ -1,0 +1,196 @@
+"""tools/benchmark.py's tables, ratios, extras and JSON from known measurements: dev.measure
+stood in by a library that returns chosen times (fast; the real measurements run in
+test_benchmark.py)."""
+
+import argparse
+import json
+import sys
+import types
+
+import pytest
+import torch
+
+import tools.benchmark as benchmark
+
+# per model: the times of the forward (or train) calls in order: the warm-up, then one a round
+FORWARD = {
+    'ours-se-r50': [9.0, 0.010, 0.012, 0.011],
+    'mmdet-resnet50': [9.0, 0.008, 0.010, 0.010],
+    'mmdet-resnet18': [9.0, 0.004, 0.004, 0.004],
+}
+TRAIN = {
+    'ours-se-r50': [9.0, 0.030, 0.036, 0.033],
+    'mmdet-resnet50': [9.0, 0.025, 0.030, 0.030],
+    'mmdet-resnet18': [9.0, 0.010, 0.010, 0.010],
+}
+MEMORY = {'ours-se-r50': 50.0, 'mmdet-resnet50': 40.0, 'mmdet-resnet18': 20.0}
+FAULTS = {'ours-se-r50': 1234.4, 'mmdet-resnet50': 1000.0, 'mmdet-resnet18': 500.0}
+COMPLEXITY = {
+    'ours-se-r50': (28_088_024, 4_113_000_000),
+    'mmdet-resnet50': (23_508_032, 4_105_000_000),
+    'mmdet-resnet18': (11_176_512, 1_819_000_000),
+}
+
+
+def stand_in():
+    """A dev.measure whose calls are recorded and whose times are the tables above, the same in
+    every mode (one list per model and mode, consumed in order)."""
+    m = types.ModuleType('dev.measure')
+    m.calls = []
+    m.MODELS = {
+        'ours-se-r50': ('r50', lambda: 'ours-se-r50'),
+        'mmdet-resnet50': ('r50', lambda: 'mmdet-resnet50'),
+        'mmdet-resnet18': ('r18', lambda: 'mmdet-resnet18'),
+    }
+    queues = {}
+
+    def timed(table, kind):
+        def time(model, x, setting):
+            name, mode = model
+            queue = queues.setdefault((kind, name, mode), list(table[name]))
+            return queue.pop(0)
+
+        return time
+
+    m.Setting = lambda device, amp: types.SimpleNamespace(device=torch.device(device), amp=amp)
+    m.prepare = lambda name, mode, batch, size, setting: ((name, mode), (batch, size))
+    m.forward_time, m.train_time = timed(FORWARD, 'forward'), timed(TRAIN, 'train')
+    m.saved_activations_mib = lambda model, x, setting: MEMORY[model[0]]
+    m.page_faults_per_step = lambda model, x, setting: FAULTS[model[0]]
+    m.complexity = lambda name, size: COMPLEXITY[name]
+    m.detector_latencies = lambda size, rounds: (
+        m.calls.append(('detector', size, rounds))
+        or {
+            'faster_rcnn_se_r50': (0.5, 0.01),
+            'faster_rcnn_r50': (0.4, 0.02),
+        }
+    )
+    m.detector_train_times = lambda rounds: (
+        m.calls.append(('train', rounds))
+        or {
+            'faster_rcnn_r50': (0.2, 0.01),
+            'faster_rcnn_se_r50': (0.25, 0.02),
+        }
+    )
+    m.print_profile = lambda ours, plain, prepared, setting: m.calls.append(
+        ('profile', ours, plain, sorted(prepared))
+    )
+    m.block_kernels = lambda train, se: ([f'fwd_{train}_{se}', 'k2'], [f'bwd_{train}_{se}'])
+    return m
+
+
+@pytest.fixture
+def measured(monkeypatch):
+    import dev
+
+    m = stand_in()
+    monkeypatch.setitem(sys.modules, 'dev.measure', m)
+    monkeypatch.setattr(dev, 'measure', m, raising=False)
+    return m
+
+
+ROWS = [
+    '| ours-se-r50 | eager | 28.09 | 4.11 | 11.0 ± 2.0 | 33.0 ± 6.0 | 50 | 1234 |',
+    '| mmdet-resnet50 | eager | 23.51 | 4.11 | 10.0 ± 2.0 | 30.0 ± 5.0 | 40 | 1000 |',
+    '| mmdet-resnet18 | eager | 11.18 | 1.82 | 4.0 ± 0.0 | 10.0 ± 0.0 | 20 | 500 |',
+]
+
+
+def test_the_tables_pair_ours_with_its_family_in_its_mode(measured, capsys, tmp_path):
+    """Medians and spreads of the rounds (the warm-up left out); ratios: the median, min and
+    max of the per-round ratios (forward 1.25, 1.2, 1.1; train 1.2, 1.2, 1.1), against each
+    model of our family and mode, never across families or modes."""
+    out = tmp_path / 'rows.json'
+    threads = str(torch.get_num_threads())
+    rows = benchmark.main(
+        '--rounds 3 --batch 2 --size 32x48 --modes eager eager-cl --threads'.split()
+        + [threads, '--models', 'ours-se-r50', 'mmdet-resnet50', 'mmdet-resnet18']
+        + ['--json', str(out)]
+    )
+    ratio = '1.200 (1.10-1.25) | 1.200 (1.10-1.20) | 1.250 |'
+    assert capsys.readouterr().out.splitlines() == [
+        f'device cpu, amp off (float32), batch 2, 32x48, {threads} threads, 3 interleaved '
+        'rounds; times are medians (spread = max - min)',
+        '| model | mode | params (M) | GFLOPs | forward ms | train step ms | saved activations '
+        'MiB | page faults per train step |',
+        '|---|---|---:|---:|---:|---:|---:|---:|',
+        *ROWS,
+        *(row.replace('| eager |', '| eager-cl |') for row in ROWS),
+        '',
+        '| ratio (median of per-round ratios, min-max) | mode | forward | train step | '
+        'saved activations |',
+        '|---|---|---:|---:|---:|',
+        f'| ours-se-r50 / mmdet-resnet50 | eager | {ratio}',
+        f'| ours-se-r50 / mmdet-resnet50 | eager-cl | {ratio}',
+    ]
+    ours = rows['ours-se-r50 eager']
+    assert ours['forward'] == [0.010, 0.012, 0.011] and ours['train_median'] == 0.033
+    assert (ours['params'], ours['flops'], ours['page_faults']) == (28_088_024, 4.113e9, 1234.4)
+    assert ours['ratios']['mmdet-resnet50']['forward'] == pytest.approx(
+        dict(median=1.2, min=1.1, max=1.25)
+    )
+    assert json.loads(out.read_text()) == list(rows.values())
+    assert list(rows) == [f'{n} {mode}' for mode in ('eager', 'eager-cl') for n in FORWARD]
+
+
+def test_the_extras_each_flag_asks_for(measured, capsys):
+    benchmark.main(
+        '--rounds 2 --size 32 --models ours-se-r50 mmdet-resnet50 mmdet-resnet18'.split()
+        + ['--threads', str(torch.get_num_threads()), '--detector-size', '64']
+        + ['--detector-train', '--profile', '--kernels']
+    )
+    out = capsys.readouterr().out.split('\n\n')
+    assert out[2:] == [
+        'Faster R-CNN FPN inference, one 64x64 image: SE-R50 500 ± 10 ms, R50 400 ± 20 ms, '
+        'ratio 1.250',
+        'Faster R-CNN FPN train step, toy set size (batch 4, 128x128): SE-R50 250 ± 20 ms, '
+        'R50 200 ± 10 ms, ratio 1.250',
+        'inductor kernels, SE bottleneck, eval (1x512x28x28 stage-2 block, batch 4):\n'
+        '- forward: 2 calls: fwd_False_True, k2\n- backward: 1 calls: bwd_False_True',
+        'inductor kernels, plain bottleneck, eval (1x512x28x28 stage-2 block, batch 4):\n'
+        '- forward: 2 calls: fwd_False_False, k2\n- backward: 1 calls: bwd_False_False',
+        'inductor kernels, SE bottleneck, train (1x512x28x28 stage-2 block, batch 4):\n'
+        '- forward: 2 calls: fwd_True_True, k2\n- backward: 1 calls: bwd_True_True',
+        'inductor kernels, plain bottleneck, train (1x512x28x28 stage-2 block, batch 4):\n'
+        '- forward: 2 calls: fwd_True_False, k2\n- backward: 1 calls: bwd_True_False\n',
+    ]
+    assert measured.calls == [
+        ('detector', 64, 2),
+        ('train', 2),
+        ('profile', 'ours-se-r50', 'mmdet-resnet50', ['mmdet-resnet50', 'ours-se-r50']),
+    ]
+
+
+def test_on_cuda_the_last_column_is_the_peak_memory(capsys):
+    args = argparse.Namespace(device='cuda', amp='bf16', batch=1, size=(8, 8), threads=1, rounds=2)
+    row = dict(
+        name='mmdet-resnet18',
+        mode='eager',
+        family='r18',
+        forward_median=0.001,
+        forward_spread=0.0,
+        train_median=0.002,
+        train_spread=0.0,
+        memory_mib=3.0,
+        peak_mib=7.4,
+        page_faults=99,
+    )
+    benchmark.print_tables(args, {'r': row}, {'mmdet-resnet18': (1e6, 2e9)})
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith('device cuda, amp bf16, batch 1, 8x8, 1 threads, 2 interleaved')
+    assert lines[1].endswith('| saved activations MiB | peak train MiB |')
+    assert lines[3] == '| mmdet-resnet18 | eager | 1.00 | 2.00 | 1.0 ± 0.0 | 2.0 ± 0.0 | 3 | 7 |'
+
+
+@pytest.mark.parametrize(
+    'text, size', [('224', (224, 224)), ('800x1216', (800, 1216)), ('8X6', (8, 6))]
+)
+def test_image_size(text, size):
+    assert benchmark.image_size(text) == size
+
+
+@pytest.mark.parametrize('text', ['0', '8x0', '1x2x3', 'big', '', '-4'])
+def test_a_bad_image_size_is_named(text):
+    with pytest.raises(argparse.ArgumentTypeError) as error:
+        benchmark.image_size(text)
+    assert str(error.value) == f"expected a size like 224 or 800x1216, got '{text}'"
