@@ -222,6 +222,17 @@ MODULES = {
         '-k',
         'command_line or missing_input or (help_is_the_docstring and plot_results)',
     ],
+    # the main job's command line with the toy set, the Runner and the pictures stood in; not
+    # test_demo_and_plots.py's real training (minutes)
+    'tools/demo.py': ['tests/tools/test_demo.py'],
+    # the table, JSON and refusals with the measurement stood in, and one measurement of a
+    # stand-in runner; not the real evaluation of two detectors (a minute)
+    'tools/benchmark_coco.py': [
+        'tests/tools/test_benchmark_coco.py',
+        f'tests/tools/test_cli.py::{HELP}',
+        '-k',
+        'not se_and_plain_side_by_side and (not help_is_the_docstring or benchmark_coco)',
+    ],
     'tools/train.py': [*RUN_TESTS, '-k', IN_PROCESS_RUN_ARGS],
     'tools/test.py': [*RUN_TESTS, '-k', IN_PROCESS_RUN_ARGS],
     'tools/make_se_config.py': [*CLI_TESTS, '-k', NOT_SUBPROCESS],

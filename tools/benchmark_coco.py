@@ -124,7 +124,7 @@ def main(argv=None):
         help='one checkpoint per config, in the same order',
     )
     parser.add_argument(
-        '--max-images', type=int, help='evaluate the first N test images only (default: all)'
+        '--max-images', type=int, help='evaluate the first N test images only (None: all)'
     )
     add_cfg_options(parser)
     parser.add_argument(

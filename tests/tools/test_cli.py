@@ -320,6 +320,30 @@ RUNNER_HELP = (
             ),
         ),
         (
+            'benchmark_coco',
+            (
+                'CFG detector configs',
+                '--checkpoints CKPT [CKPT ...] one checkpoint per config, in the same order '
+                '(default: None)',
+                '--max-images MAX_IMAGES evaluate the first N test images only (None: all) '
+                '(default: None)',
+                '--work-dir WORK_DIR logs of each evaluation go to WORK_DIR/<config name> '
+                '(default: work_dirs/benchmark_coco)',
+                RUNNER_HELP[1],
+                '--json JSON also write the rows to this JSON file (default: None)',
+            ),
+        ),
+        (
+            'demo',
+            (
+                '--work-dir WORK_DIR logs, checkpoints, curves.png and predictions.png '
+                '(default: work_dirs/faster_rcnn_se_r50_toy)',
+                '--data-root DATA_ROOT the toy shapes set; generated there if missing '
+                '(default: data/toy_shapes)',
+                RUNNER_HELP[1],
+            ),
+        ),
+        (
             'plot_results',
             (
                 'work_dir the work dir of a run (tools/train.py or the demo)',
