@@ -32,11 +32,15 @@ COMPLEXITY = {
 }
 
 
+SE_TIMES, PLAIN_TIMES = (0.1234, 0.0125), (0.2004, 0.0305)  # (median, spread) s
+
+
 def stand_in():
     """A dev.measure whose calls are recorded and whose times are the tables above, the same in
-    every mode (one list per model and mode, consumed in order)."""
+    every mode (one list per model and mode, consumed in order). Each measurement checks that
+    it gets the model, the input prepared for it and the setting."""
     m = types.ModuleType('dev.measure')
-    m.calls = []
+    m.calls, m.prepared, m.settings = [], [], []
     m.MODELS = {
         'ours-se-r50': ('r50', lambda: 'ours-se-r50'),
         'mmdet-resnet50': ('r50', lambda: 'mmdet-resnet50'),
@@ -44,32 +48,45 @@ def stand_in():
     }
     queues = {}
 
+    def measured(value):
+        def measurement(model, x, setting):
+            assert x == ('input of', *model) and setting is m.settings[-1], (model, x, setting)
+            return value(model)
+
+        return measurement
+
     def timed(table, kind):
-        def time(model, x, setting):
-            name, mode = model
-            queue = queues.setdefault((kind, name, mode), list(table[name]))
-            return queue.pop(0)
+        return measured(
+            lambda model: queues.setdefault((kind, *model), list(table[model[0]])).pop(0)
+        )
 
-        return time
+    def setting(device, amp):
+        m.settings.append(types.SimpleNamespace(device=torch.device(device), amp=amp))
+        return m.settings[-1]
 
-    m.Setting = lambda device, amp: types.SimpleNamespace(device=torch.device(device), amp=amp)
-    m.prepare = lambda name, mode, batch, size, setting: ((name, mode), (batch, size))
+    def prepare(name, mode, batch, size, setting):
+        m.prepared.append((name, mode, batch, size, setting is m.settings[-1]))
+        return (name, mode), ('input of', name, mode)
+
+    m.Setting, m.prepare = setting, prepare
     m.forward_time, m.train_time = timed(FORWARD, 'forward'), timed(TRAIN, 'train')
-    m.saved_activations_mib = lambda model, x, setting: MEMORY[model[0]]
-    m.page_faults_per_step = lambda model, x, setting: FAULTS[model[0]]
+    m.saved_activations_mib = measured(lambda model: MEMORY[model[0]])
+    m.page_faults_per_step = measured(lambda model: FAULTS[model[0]])
+    m.peak_train_mib = measured(lambda model: 2 * MEMORY[model[0]])
     m.complexity = lambda name, size: COMPLEXITY[name]
+    # milliseconds of x.4 and x.5: a factor other than 1e3 rounds them differently
     m.detector_latencies = lambda size, rounds: (
         m.calls.append(('detector', size, rounds))
         or {
-            'faster_rcnn_se_r50': (0.5, 0.01),
-            'faster_rcnn_r50': (0.4, 0.02),
+            'faster_rcnn_se_r50': SE_TIMES,
+            'faster_rcnn_r50': PLAIN_TIMES,
         }
     )
     m.detector_train_times = lambda rounds: (
         m.calls.append(('train', rounds))
         or {
-            'faster_rcnn_r50': (0.2, 0.01),
-            'faster_rcnn_se_r50': (0.25, 0.02),
+            'faster_rcnn_r50': PLAIN_TIMES,
+            'faster_rcnn_se_r50': SE_TIMES,
         }
     )
     m.print_profile = lambda ours, plain, prepared, setting: m.calls.append(
@@ -131,20 +148,33 @@ def test_the_tables_pair_ours_with_its_family_in_its_mode(measured, capsys, tmp_
     )
     assert json.loads(out.read_text()) == list(rows.values())
     assert list(rows) == [f'{n} {mode}' for mode in ('eager', 'eager-cl') for n in FORWARD]
+    assert measured.prepared == [
+        (name, mode, 2, (32, 48), True) for mode in ('eager', 'eager-cl') for name in FORWARD
+    ]
+    assert [(s.device.type, s.amp) for s in measured.settings] == [('cpu', None)]
+
+
+def test_on_cuda_a_row_has_the_peak_memory_not_page_faults(measured):
+    """(The table's column: test_on_cuda_the_last_column_is_the_peak_memory.)"""
+    args = argparse.Namespace(modes=['eager'], models=['mmdet-resnet18'], batch=1, size=(8, 8))
+    args.rounds = 1
+    setting = measured.Setting('cuda', 'fp16')
+    (row,) = benchmark.measure(args, measured, setting).values()
+    assert row['peak_mib'] == 40.0 and 'page_faults' not in row
 
 
 def test_the_extras_each_flag_asks_for(measured, capsys):
-    benchmark.main(
+    rows = benchmark.main(
         '--rounds 2 --size 32 --models ours-se-r50 mmdet-resnet50 mmdet-resnet18'.split()
         + ['--threads', str(torch.get_num_threads()), '--detector-size', '64']
         + ['--detector-train', '--profile', '--kernels']
     )
     out = capsys.readouterr().out.split('\n\n')
     assert out[2:] == [
-        'Faster R-CNN FPN inference, one 64x64 image: SE-R50 500 ± 10 ms, R50 400 ± 20 ms, '
-        'ratio 1.250',
-        'Faster R-CNN FPN train step, toy set size (batch 4, 128x128): SE-R50 250 ± 20 ms, '
-        'R50 200 ± 10 ms, ratio 1.250',
+        'Faster R-CNN FPN inference, one 64x64 image: SE-R50 123 ± 12 ms, R50 200 ± 30 ms, '
+        'ratio 0.616',
+        'Faster R-CNN FPN train step, toy set size (batch 4, 128x128): SE-R50 123 ± 12 ms, '
+        'R50 200 ± 30 ms, ratio 0.616',
         'inductor kernels, SE bottleneck, eval (1x512x28x28 stage-2 block, batch 4):\n'
         '- forward: 2 calls: fwd_False_True, k2\n- backward: 1 calls: bwd_False_True',
         'inductor kernels, plain bottleneck, eval (1x512x28x28 stage-2 block, batch 4):\n'
@@ -154,6 +184,10 @@ def test_the_extras_each_flag_asks_for(measured, capsys):
         'inductor kernels, plain bottleneck, train (1x512x28x28 stage-2 block, batch 4):\n'
         '- forward: 2 calls: fwd_True_False, k2\n- backward: 1 calls: bwd_True_False\n',
     ]
+    assert rows['detectors'] == dict(faster_rcnn_se_r50=SE_TIMES, faster_rcnn_r50=PLAIN_TIMES)
+    assert rows['detector_train'] == dict(faster_rcnn_r50=PLAIN_TIMES, faster_rcnn_se_r50=SE_TIMES)
+    kernels = (['fwd_True_False', 'k2'], ['bwd_True_False'])
+    assert rows['kernels']['plain bottleneck, train'] == kernels
     assert measured.calls == [
         ('detector', 64, 2),
         ('train', 2),
