@@ -165,8 +165,15 @@ def check_layer_cfg(owner, name, cfg, kind, optional=False):
     except (KeyError, TypeError, ValueError, AssertionError) as error:
         reason = _unregistered(cfg['type']) or ' '.join(str(error).split())[:200]
         raise error_class(ValueError, type(error))(
-            f'{owner}: {name} must be {allowed}, got {cfg!r} ({reason})'
+            f'{owner}: {name} must be {allowed}, got {cfg!r} ({reason or _bare(cfg, error)})'
         ) from None
+
+
+def _bare(cfg, error):
+    """What an mmcv assertion without a message means: GN without ``num_groups``."""
+    if cfg.get('type') == 'GN' and 'num_groups' not in cfg:
+        return "GN needs num_groups, e.g. dict(type='GN', num_groups=32)"
+    return type(error).__name__
 
 
 def _unregistered(layer_type):

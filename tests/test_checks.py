@@ -697,6 +697,31 @@ def test_layer_cfg_refusals_are_caught_as_mmcvs(name, cfg):
     assert str(ours.value).startswith(f'SEResNet: {name} must be ')
 
 
+def test_a_bare_assertion_of_mmcv_is_said_in_words():
+    """mmcv refuses GN without num_groups with a bare assert: we say what is missing; another
+    bare assertion is named by its type."""
+    from mmengine.registry import MODELS
+
+    with pytest.raises(AssertionError) as error:
+        SEResNet(depth=18, norm_cfg=dict(type='GN'))
+    assert str(error.value) == (
+        'SEResNet: norm_cfg must be a dict with a registered norm type (e.g. BN, SyncBN, GN, '
+        "IN), got {'type': 'GN'} (GN needs num_groups, e.g. dict(type='GN', num_groups=32))"
+    )
+
+    class Bare(torch.nn.Module):
+        def __init__(self, channels, **kwargs):
+            raise AssertionError
+
+    MODELS.register_module(name='SEBackbonesTestBareNorm', module=Bare)
+    try:
+        with pytest.raises(AssertionError) as error:
+            SEResNet(depth=18, norm_cfg=dict(type='SEBackbonesTestBareNorm'))
+    finally:
+        MODELS._module_dict.pop('SEBackbonesTestBareNorm')
+    assert str(error.value).endswith("got {'type': 'SEBackbonesTestBareNorm'} (AssertionError)")
+
+
 def test_group_norm_counts():
     """One group is a valid GroupNorm (normalising C, H, W together); a negative count, which
     torch builds and fails on in forward, is refused as a plain ValueError (mmdet raises
