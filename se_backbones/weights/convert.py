@@ -76,6 +76,27 @@ def check_state_dict(expected, state_dict, what, strict=True):
     return loadable, report
 
 
+def not_timm(keys):
+    """What unmapped keys are when they are not timm's: a whole model's (under ``backbone.``,
+    e.g. an MMEngine checkpoint), or ours (``se_layer``): how to load such a file; else ''.
+
+    Example:
+        >>> not_timm(['backbone.conv1.weight', 'neck.lateral_convs.0.conv.weight']).split(':')[0]
+        " (a whole model's keys, under 'backbone.'"
+    """
+    if any(k.startswith('backbone.') for k in keys):
+        return (
+            " (a whole model's keys, under 'backbone.': load the file with "
+            "init_cfg=dict(type='Pretrained', checkpoint=..., prefix='backbone.'))"
+        )
+    if any('.se_layer.' in k for k in keys):
+        return (
+            " (se_backbones' own keys: load the file with "
+            "init_cfg=dict(type='Pretrained', checkpoint=...))"
+        )
+    return ''
+
+
 def convert_timm_state_dict(model_name, state_dict, with_classifier=False, strict=True):
     """Convert a timm SE-ResNet / SE-ResNeXt state dict to our backbone's keys.
 
@@ -123,7 +144,9 @@ def convert_timm_state_dict(model_name, state_dict, with_classifier=False, stric
         else:
             unmapped.append(key)
     problems = (
-        [f'{len(unmapped)} timm keys have no mapping: {listing(unmapped)}'] if unmapped else []
+        [f'{len(unmapped)} timm keys have no mapping: {listing(unmapped)}{not_timm(unmapped)}']
+        if unmapped
+        else []
     )
     if strict and problems:
         raise ValueError(f'{model_name}: {problems[0]}')

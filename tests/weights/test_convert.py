@@ -83,6 +83,29 @@ def test_unmapped_keys_are_listed(seresnet18):
     )
 
 
+def test_a_file_that_is_not_timm_s_says_how_to_load_it(seresnet18):
+    """Ours (already converted) or a whole model's (an MMEngine checkpoint, keys under
+    ``backbone.``) given as a timm file: the refusal names MMEngine's Pretrained."""
+    ours = convert_timm_state_dict('seresnet18', seresnet18)
+    with pytest.raises(ValueError) as error:
+        convert_timm_state_dict('seresnet18', dict(ours, **{'head.x': torch.zeros(1)}))
+    assert str(error.value) == (
+        'seresnet18: 33 timm keys have no mapping: layer1.0.se_layer.conv1.conv.weight, '
+        'layer1.0.se_layer.conv1.conv.bias, layer1.0.se_layer.conv2.conv.weight, '
+        'layer1.0.se_layer.conv2.conv.bias, layer1.1.se_layer.conv1.conv.weight, '
+        'layer1.1.se_layer.conv1.conv.bias, layer1.1.se_layer.conv2.conv.weight, '
+        "layer1.1.se_layer.conv2.conv.bias, ... (+25 more) (se_backbones' own keys: load the "
+        "file with init_cfg=dict(type='Pretrained', checkpoint=...))"
+    )
+    model = {f'backbone.{k}': v for k, v in ours.items()}
+    with pytest.raises(ValueError) as error:
+        convert_timm_state_dict('seresnet18', {'neck.conv.weight': torch.zeros(1), **model})
+    assert str(error.value).endswith(
+        " (a whole model's keys, under 'backbone.': load the file with "
+        "init_cfg=dict(type='Pretrained', checkpoint=..., prefix='backbone.'))"
+    )
+
+
 def test_missing_unexpected_and_mis_shaped_keys_are_listed(seresnet18):
     bad = {k: v for k, v in seresnet18.items() if 'layer4.1.se.' not in k}
     bad['conv1.weight'] = torch.zeros(64, 3, 3, 3)
