@@ -16,19 +16,19 @@ import tools.benchmark as benchmark
 FORWARD = {
     'ours-se-r50': [9.0, 0.010, 0.012, 0.011],
     'mmdet-resnet50': [9.0, 0.008, 0.010, 0.010],
-    'mmdet-resnet18': [9.0, 0.004, 0.004, 0.004],
+    'mmdet-resnet18': [9.0, 0.010, 0.01225, 0.02225],  # ms at the roundings: 12.25, 12.25
 }
 TRAIN = {
     'ours-se-r50': [9.0, 0.030, 0.036, 0.033],
     'mmdet-resnet50': [9.0, 0.025, 0.030, 0.030],
-    'mmdet-resnet18': [9.0, 0.010, 0.010, 0.010],
+    'mmdet-resnet18': [9.0, 0.010, 0.01225, 0.02225],
 }
 MEMORY = {'ours-se-r50': 50.0, 'mmdet-resnet50': 40.0, 'mmdet-resnet18': 20.0}
 FAULTS = {'ours-se-r50': 1234.4, 'mmdet-resnet50': 1000.0, 'mmdet-resnet18': 500.0}
 COMPLEXITY = {
     'ours-se-r50': (28_088_024, 4_113_000_000),
     'mmdet-resnet50': (23_508_032, 4_105_000_000),
-    'mmdet-resnet18': (11_176_512, 1_819_000_000),
+    'mmdet-resnet18': (11_175_000, 1_819_000_000),  # 11.175 M: at the rounding
 }
 
 
@@ -73,7 +73,7 @@ def stand_in():
     m.saved_activations_mib = measured(lambda model: MEMORY[model[0]])
     m.page_faults_per_step = measured(lambda model: FAULTS[model[0]])
     m.peak_train_mib = measured(lambda model: 2 * MEMORY[model[0]])
-    m.complexity = lambda name, size: COMPLEXITY[name]
+    m.complexity = lambda name, size: m.calls.append(('complexity', name, size)) or COMPLEXITY[name]
     # milliseconds of x.4 and x.5: a factor other than 1e3 rounds them differently
     m.detector_latencies = lambda size, rounds: (
         m.calls.append(('detector', size, rounds))
@@ -90,7 +90,7 @@ def stand_in():
         }
     )
     m.print_profile = lambda ours, plain, prepared, setting: m.calls.append(
-        ('profile', ours, plain, sorted(prepared))
+        ('profile', ours, plain, prepared, setting is m.settings[-1])
     )
     m.block_kernels = lambda train, se: ([f'fwd_{train}_{se}', 'k2'], [f'bwd_{train}_{se}'])
     return m
@@ -109,7 +109,7 @@ def measured(monkeypatch):
 ROWS = [
     '| ours-se-r50 | eager | 28.09 | 4.11 | 11.0 ± 2.0 | 33.0 ± 6.0 | 50 | 1234 |',
     '| mmdet-resnet50 | eager | 23.51 | 4.11 | 10.0 ± 2.0 | 30.0 ± 5.0 | 40 | 1000 |',
-    '| mmdet-resnet18 | eager | 11.18 | 1.82 | 4.0 ± 0.0 | 10.0 ± 0.0 | 20 | 500 |',
+    '| mmdet-resnet18 | eager | 11.18 | 1.82 | 12.2 ± 12.2 | 12.2 ± 12.2 | 20 | 500 |',
 ]
 
 
@@ -165,7 +165,8 @@ def test_on_cuda_a_row_has_the_peak_memory_not_page_faults(measured):
 
 def test_the_extras_each_flag_asks_for(measured, capsys):
     rows = benchmark.main(
-        '--rounds 2 --size 32 --models ours-se-r50 mmdet-resnet50 mmdet-resnet18'.split()
+        '--rounds 2 --size 32 --batch 3 --amp bf16 --models'.split()
+        + ['ours-se-r50', 'mmdet-resnet50', 'mmdet-resnet18']
         + ['--threads', str(torch.get_num_threads()), '--detector-size', '64']
         + ['--detector-train', '--profile', '--kernels']
     )
@@ -189,10 +190,25 @@ def test_the_extras_each_flag_asks_for(measured, capsys):
     kernels = (['fwd_True_False', 'k2'], ['bwd_True_False'])
     assert rows['kernels']['plain bottleneck, train'] == kernels
     assert measured.calls == [
+        *(('complexity', name, (32, 32)) for name in FORWARD),
         ('detector', 64, 2),
         ('train', 2),
-        ('profile', 'ours-se-r50', 'mmdet-resnet50', ['mmdet-resnet50', 'ours-se-r50']),
+        (
+            'profile',
+            'ours-se-r50',
+            'mmdet-resnet50',
+            {
+                n: ((n, 'eager'), ('input of', n, 'eager'))
+                for n in ('ours-se-r50', 'mmdet-resnet50')
+            },
+            True,
+        ),
     ]
+    assert measured.prepared[-2:] == [  # the profile's models, eager
+        ('ours-se-r50', 'eager', 3, (32, 32), True),
+        ('mmdet-resnet50', 'eager', 3, (32, 32), True),
+    ]
+    assert [(s.device.type, s.amp) for s in measured.settings] == [('cpu', 'bf16')]
 
 
 def test_on_cuda_the_last_column_is_the_peak_memory(capsys):
@@ -217,7 +233,7 @@ def test_on_cuda_the_last_column_is_the_peak_memory(capsys):
 
 
 @pytest.mark.parametrize(
-    'text, size', [('224', (224, 224)), ('800x1216', (800, 1216)), ('8X6', (8, 6))]
+    'text, size', [('224', (224, 224)), ('800x1216', (800, 1216)), ('8X6', (8, 6)), ('1', (1, 1))]
 )
 def test_image_size(text, size):
     assert benchmark.image_size(text) == size
@@ -228,3 +244,24 @@ def test_a_bad_image_size_is_named(text):
     with pytest.raises(argparse.ArgumentTypeError) as error:
         benchmark.image_size(text)
     assert str(error.value) == f"expected a size like 224 or 800x1216, got '{text}'"
+
+
+def test_cuda_without_cuda_ends_with_one_line(monkeypatch, capsys):
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    with pytest.raises(SystemExit) as exit_:
+        benchmark.parse_args(['--device', 'cuda'])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err == (
+        f'benchmark.py: --device cuda: no CUDA device here (torch {torch.__version__}, built '
+        f'with CUDA {torch.version.cuda}); use --device cpu\n'
+    )
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    assert benchmark.parse_args(['--device', 'cuda']).device == 'cuda'
+
+
+@pytest.mark.parametrize('option', ['--modes', '--models'])
+def test_an_unknown_mode_or_model_is_refused(option, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        benchmark.parse_args([option, 'eagr'])
+    assert exit_.value.code == 2
+    assert f"argument {option}: invalid choice: 'eagr'" in capsys.readouterr().err
