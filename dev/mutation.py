@@ -152,6 +152,8 @@ MODULES = {
     'se_backbones/checks.py': ['tests/test_checks.py', '-k', 'not random_configs'],
     'se_backbones/registry.py': ['tests/test_registry.py'],
     'se_backbones/data/toy_shapes.py': ['tests/data'],
+    # the package's lazy names (its one function; the other __init__ files hold none)
+    'se_backbones/data/__init__.py': ['tests/data/test_toy_shapes.py', '-k', 'three_names'],
     # test_hooks.py's two train-and-resume tests run tools/train.py in subprocesses (minutes,
     # and invisible to mutmut); their in-process counterparts are test_rng_isolation.py's
     'se_backbones/engine/hooks.py': [

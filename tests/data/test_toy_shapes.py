@@ -469,3 +469,14 @@ def test_a_shape_showing_30_pixels_is_annotated(tmp_path):
         annotations = json.load(f)['annotations']
     assert min(a['area'] for a in annotations) == 30.0
     assert [a['image_id'] for a in annotations if a['area'] == 30.0] == [2]
+
+
+def test_the_package_names_its_three_names_and_no_other():
+    import se_backbones.data as data
+    import se_backbones.data.toy_shapes as toy_shapes
+
+    assert (data.CLASSES, data.PALETTE) == (toy_shapes.CLASSES, toy_shapes.PALETTE)
+    assert data.make_toy_shapes is toy_shapes.make_toy_shapes
+    with pytest.raises(AttributeError) as error:
+        getattr(data, 'toy_shape')  # noqa: B009 (the attribute access is the test)
+    assert str(error.value) == "module 'se_backbones.data' has no attribute 'toy_shape'"
