@@ -144,16 +144,8 @@ def test_curves_show_each_loss_and_each_metric_in_0_1(tmp_path, figures, capsys)
     assert left.x1 < right.x0 and abs(left.y0 - right.y0) < 0.02 and left.height > 0.6
 
 
-LOSSES = [
-    'loss',
-    'loss_rpn_cls',
-    'loss_rpn_bbox',
-    'loss_cls',
-    'loss_bbox',
-    'loss_mask',
-    'decode.loss_ce',
-    'aux.loss_ce',
-]
+LOSSES = 'loss loss_rpn_cls loss_rpn_bbox loss_cls loss_bbox loss_mask'.split()  # mmdet's
+LOSSES += ['decode.loss_ce', 'aux.loss_ce']  # mmseg's decode and auxiliary heads
 
 
 def test_curves_show_the_losses_of_mmdet_and_mmseg_at_100_dpi_whatever_the_rc(tmp_path, figures):

@@ -45,20 +45,10 @@ def test_se_and_plain_side_by_side(toy_root, tmp_path, capsys):
 
 # --- fast: the measurement stood in (what the mutation runs use) ------------------------------
 
-ROW = dict(
-    config='a.py',
-    backbone='SEResNet-50',
-    params=1_235_000,  # 1.235 M and G: at the rounding
-    flops=1_235_000_000,
-    images_per_s=1.875,
-    bbox_mAP=0.5,
-    bbox_mAP_50=0.7125,
-    bbox_mAP_75=0.25,
-    bbox_mAP_s=0.0,
-    bbox_mAP_m=0.3,
-    bbox_mAP_l=0.6,
-    segm_mAP=None,
-)
+METRICS = 'bbox_mAP bbox_mAP_50 bbox_mAP_75 bbox_mAP_s bbox_mAP_m bbox_mAP_l segm_mAP'.split()
+ROW = dict(config='a.py', backbone='SEResNet-50', images_per_s=1.875)
+ROW.update(params=1_235_000, flops=1_235_000_000)  # 1.235 M and G: at the rounding
+ROW.update(zip(METRICS, [0.5, 0.7125, 0.25, 0.0, 0.3, 0.6, None], strict=True))
 
 
 @pytest.fixture
@@ -173,6 +163,7 @@ def test_one_measurement(monkeypatch, tmp_path):
     )
     assert model.steps == [0, 1, 2]  # the warm-up, then the timed ones
     assert row == dict(
+        dict.fromkeys(METRICS),
         config='cfgs/x_toy.py',
         backbone='SEResNet-50',
         params=17,
@@ -180,11 +171,6 @@ def test_one_measurement(monkeypatch, tmp_path):
         images_per_s=(2 + 3) / 2.0,
         bbox_mAP=0.5,
         bbox_mAP_50=0.75,
-        bbox_mAP_75=None,
-        bbox_mAP_s=None,
-        bbox_mAP_m=None,
-        bbox_mAP_l=None,
-        segm_mAP=None,
     )
     clock = iter([0.0, 4.0])
     runner.test_dataloader = batches[2:]  # one batch: the warm-up batch is timed again
