@@ -37,7 +37,10 @@ def mmlogs():
                 records.append((record.levelno, message))
 
     logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel(logging.INFO)  # a tool run in-process (benchmark, summary) may have raised it
     handler = Keep(level=logging.INFO)
     logger.addHandler(handler)
     yield records
     logger.removeHandler(handler)
+    logger.setLevel(level)
