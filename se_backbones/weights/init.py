@@ -200,7 +200,7 @@ def refuse_timm_files(owner, cfgs):
             more = f' and {len(keys) - 1} more' if len(keys) > 1 else ''
             fail(
                 owner,
-                "a Pretrained checkpoint (pretrained='<file>')",
+                'a Pretrained checkpoint (from pretrained= or init_cfg)',
                 path,
                 f"in this backbone's keys, not timm's ({keys[0]}{more} would not load); load a "
                 f"timm file with init_cfg=dict(type='se_backbones.TimmPretrained', "

@@ -550,10 +550,10 @@ def test_strict_false_also_skips_what_does_not_convert(timm_seresnet18, tmp_path
 
 
 TIMM_FILE_REFUSAL = (
-    "SEResNet: a Pretrained checkpoint (pretrained='<file>') must be in this backbone's keys, "
-    "not timm's (layer1.0.se.fc1.weight and 31 more would not load); load a timm file with "
-    "init_cfg=dict(type='se_backbones.TimmPretrained', model_name='<its timm name>', "
-    "checkpoint='{path}'), got '{path}'"
+    'SEResNet: a Pretrained checkpoint (from pretrained= or init_cfg) must be in this '
+    "backbone's keys, not timm's (layer1.0.se.fc1.weight and 31 more would not load); load a "
+    "timm file with init_cfg=dict(type='se_backbones.TimmPretrained', "
+    "model_name='<its timm name>', checkpoint='{path}'), got '{path}'"
 )
 
 
