@@ -82,10 +82,10 @@ class TimmPretrained:
             else dict(type=type(module).__name__)
         )
         need = reference_backbone(arch).architecture()
-        mismatched = [  # of the right class: its differences; else the class it needs
+        mismatched = [  # of the right class: where it differs; else the class it needs
             f'{k}={have.get(k)!r} (needs {v!r})'
             for k, v in need.items()
-            if have['type'] == need['type'] and k != 'type' and have.get(k) != v
+            if have['type'] == need['type'] and have.get(k) != v
         ]
         if have['type'] != need['type'] or mismatched:
             raise ValueError(
