@@ -9,6 +9,9 @@ import torch
 from ..registry import MODELS
 from .timm_archs import backbone_cfg_from_timm, timm_arch, timm_stem
 
+# timm's SE and ECA keys (its legacy SENet's: se_module), found anywhere in a key; no key of
+# ours matches (ours are se_layer.*): what the SE rules below map
+TIMM_SE_KEY = re.compile(r'(?:^|\.)layer\d+\.\d+\.(?:se|se_module)\.(?:fc[12]|conv)\.')
 # Block keys shared by timm's ResNet and its legacy SENet; the rest is kept as it is.
 _BLOCK_RULES = [
     (r'^(layer\d+\.\d+\.)(?:se|se_module)\.fc([12])\.', r'\1se_layer.conv\2.conv.'),

@@ -7,7 +7,7 @@ from mmengine.model.weight_init import PretrainedInit
 
 from ..checks import check_bool, check_known_args, fail
 from ..registry import WEIGHT_INITIALIZERS
-from .convert import check_state_dict, convert_timm_state_dict, reference_backbone
+from .convert import TIMM_SE_KEY, check_state_dict, convert_timm_state_dict, reference_backbone
 from .files import load_state_dict_file
 from .timm_archs import timm_arch
 
@@ -82,11 +82,11 @@ class TimmPretrained:
             else dict(type=type(module).__name__)
         )
         need = reference_backbone(arch).architecture()
-        mismatched = [  # of the right class: where it differs; else the class it needs
-            f'{k}={have.get(k)!r} (needs {v!r})'
-            for k, v in need.items()
-            if have['type'] == need['type'] and have.get(k) != v
-        ]
+        mismatched = (  # of the right class: where it differs; else the class it needs
+            [f'{k}={have.get(k)!r} (needs {v!r})' for k, v in need.items() if have.get(k) != v]
+            if have['type'] == need['type']
+            else []
+        )
         if have['type'] != need['type'] or mismatched:
             raise ValueError(
                 f'TimmPretrained: {have["type"]} is not the architecture of '
@@ -172,10 +172,6 @@ def is_timm_init(cfg):
     )
 
 
-# timm's SE and ECA keys (its legacy SENet's: se_module), which no key of ours matches
-_TIMM_SE_KEY = re.compile(r'(?:^|\.)layer\d+\.\d+\.(?:se|se_module)\.(?:fc[12]|conv)\.')
-
-
 def refuse_timm_files(owner, cfgs):
     """Refuse a local timm file given to MMEngine's ``Pretrained`` (also as ``pretrained=``),
     as one ValueError naming :class:`TimmPretrained`: MMEngine loads a checkpoint by our key
@@ -193,7 +189,7 @@ def refuse_timm_files(owner, cfgs):
         if cfg.get('prefix') or not isinstance(path, str) or not os.path.isfile(path):
             continue
         try:
-            keys = [k for k in load_state_dict_file(path) if _TIMM_SE_KEY.search(k)]
+            keys = [k for k in load_state_dict_file(path) if TIMM_SE_KEY.search(k)]
         except (OSError, ValueError):
             continue
         if keys:
