@@ -324,6 +324,11 @@ def module_slug(module):
     return module[: -len('.py')].replace('/', '.')
 
 
+def work_dir(module):
+    """Where ``module``'s runs and results are kept."""
+    return os.path.join(RUNS, module_slug(module))
+
+
 def documented_equivalents(path=EQUIVALENTS_DOC):
     """Mutant names listed as equivalent in the doc: table rows starting with a backquoted
     ``module.x_function__mutmut_N`` name."""
@@ -378,7 +383,7 @@ def forget_a_stale_test_map(work, module):
 
 def prepare(module, tests, fresh):
     """The module's work dir: links to the repo's sources and tests, and its pyproject."""
-    work = os.path.join(RUNS, module_slug(module))
+    work = work_dir(module)
     if fresh and os.path.isdir(work):
         shutil.rmtree(work)
     os.makedirs(work, exist_ok=True)
@@ -480,7 +485,7 @@ def run_module(module, tests, args, deadline, equivalents):
 
 def report(module, equivalents):
     """The row of ``module`` from the results kept in its work dir (not run: 'not run')."""
-    codes = results(os.path.join(RUNS, module_slug(module)), module)
+    codes = results(work_dir(module), module)
     row = summarize(module, codes, equivalents, 0.0, False)
     if not codes:
         row['other'], row['ok'] = ['not run'], False
@@ -622,7 +627,7 @@ def main(argv=None):
         print(table([row], False).splitlines()[1], flush=True)
         if args.survivors:
             show_survivors(
-                os.path.join(RUNS, module_slug(module)),
+                work_dir(module),
                 row['survived'] + row['timeouts'] + row['no_tests'],
             )
     print()
